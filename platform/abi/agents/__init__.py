@@ -1,0 +1,1 @@
+"""Agents: personas, registry, router, balancer, bus and workflows."""

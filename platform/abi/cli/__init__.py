@@ -1,0 +1,1 @@
+"""The ``abi`` command line: serve, tenant, client, token, plugin, db, agent, bench."""

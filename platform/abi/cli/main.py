@@ -1,0 +1,24 @@
+"""Entry point of the ``abi`` console script; each command group lives in its own module."""
+
+from __future__ import annotations
+
+import click
+
+from abi import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="abi")
+def cli() -> None:
+    """Abi: a multi-tenant WebAssembly plugin platform for AI workloads."""
+
+
+# Command groups register themselves below, one import per module.
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""OpenCL device discovery and kernel dispatch, with a numpy fallback."""

@@ -1,0 +1,1 @@
+"""Neural networks on the compute layer: layers, training, inference, text embedders."""

@@ -1,0 +1,1 @@
+"""Plugins: the Wasmtime sandbox, host capabilities, manifests, signing and the registry."""

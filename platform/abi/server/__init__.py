@@ -1,0 +1,1 @@
+"""The HTTP/WebSocket face: a Quart app served by Hypercorn."""

@@ -1,0 +1,1 @@
+"""WDBX: the multi-tenant vector database on usearch."""
