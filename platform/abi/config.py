@@ -64,6 +64,9 @@ class PluginSettings(Section):
     max_output_bytes: int = Field(16 * 1024 * 1024, ge=1)
     max_host_calls: int = Field(100_000, ge=0)
     max_module_bytes: int = Field(32 * 1024 * 1024, ge=1024)
+    max_table_elements: int = Field(100_000, ge=1)
+    host_call_seconds: float = Field(10.0, gt=0)
+    """Bound on one host function's own time (epochs cannot interrupt Python code)."""
     epoch_tick_ms: int = Field(10, ge=1, le=1000)
     pool_size: int = Field(8, ge=1)
     trusted_publishers: list[str] = Field(default_factory=list)

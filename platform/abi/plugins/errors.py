@@ -1,0 +1,91 @@
+"""Typed plugin errors: one stable code per way a plugin can fail (plugin-sdk/ABI.md §5).
+
+Load-time refusals (bad manifest, bad module, bad signature) are :class:`InvalidInput`
+(HTTP 400); failures of a call (traps, limits, guest errors) are :class:`PluginCallError`
+(HTTP 422), which carries the usage of the failed call when one was measured.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from abi.errors import AbiError, InvalidInput, PayloadTooLarge
+
+if TYPE_CHECKING:
+    from abi.plugins.usage import Usage
+
+
+class PluginInvalid(InvalidInput):
+    """A manifest, module or bundle is refused before anything is stored or run."""
+
+    code = "plugin.invalid"
+
+
+class ManifestInvalid(PluginInvalid):
+    code = "plugin.manifest_invalid"
+
+
+class ModuleInvalid(PluginInvalid):
+    code = "plugin.invalid_module"
+
+
+class ModuleTooLarge(PayloadTooLarge):
+    code = "plugin.module_too_large"
+
+
+class AbiMismatch(PluginInvalid):
+    code = "plugin.abi_mismatch"
+
+
+class ImportNotRequested(PluginInvalid):
+    code = "plugin.import_not_requested"
+
+
+class BundleMalformed(PluginInvalid):
+    code = "plugin.bundle_malformed"
+
+
+class SignatureInvalid(PluginInvalid):
+    code = "plugin.signature_invalid"
+
+
+class UnknownPublisher(PluginInvalid):
+    code = "plugin.unknown_publisher"
+
+
+class ConfigInvalid(PluginInvalid):
+    """A tenant's config values do not match the plugin's ``config_schema``."""
+
+    code = "plugin.config_invalid"
+
+
+class PluginCallError(AbiError):
+    """A plugin call ended without output; ``code`` says why (ABI.md §5)."""
+
+    code = "plugin.trap"
+    status: ClassVar[int] = 422
+
+    def __init__(
+        self, message: str, *, code: str | None = None, usage: Usage | None = None, **details: Any
+    ) -> None:
+        super().__init__(message, code=code, **details)
+        self.usage = usage
+
+
+CALL_ERROR_CODES = frozenset(
+    {
+        "plugin.out_of_fuel",
+        "plugin.timeout",
+        "plugin.out_of_memory",
+        "plugin.stack_overflow",
+        "plugin.trap",
+        "plugin.guest_error",
+        "plugin.output_too_large",
+        "plugin.host_call_limit",
+        "plugin.bad_result",
+        "plugin.capability_denied",
+        "plugin.entry_not_found",
+        "plugin.input_too_large",
+    }
+)
+"""Every code a :class:`PluginCallError` may carry."""
