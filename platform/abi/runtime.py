@@ -65,6 +65,11 @@ class Platform:
         self.events = LocalEventBus()
         self.migrations: list[Migration] = [*tenant_store.MIGRATIONS]
         # Subsystems register here, in dependency order (each one after what it uses).
+        from abi.security import Security
+        from abi.security.tables import MIGRATIONS as security_migrations
+
+        self.security = Security(self.settings, self.db, self.tenants)
+        self.register(self.security, security_migrations)
 
     def register(self, component: Component, migrations: Sequence[Migration] = ()) -> None:
         """Add a component (started after those registered before it) and its migrations."""

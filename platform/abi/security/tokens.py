@@ -1,0 +1,249 @@
+"""OAuth2 on authlib's framework-agnostic core: the client_credentials token endpoint,
+RFC 9068 JWT access tokens signed with the platform key, RFC 7009 revocation, and the
+resource-side validator.
+
+The server face hands requests in as :class:`HttpRequest` and gets ``(status, body, headers)``
+back, so nothing here depends on the web framework.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from authlib.oauth2 import AuthorizationServer, ResourceProtector
+from authlib.oauth2.rfc6749 import OAuth2Request, grants
+from authlib.oauth2.rfc6749.errors import MissingAuthorizationError, OAuth2Error
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc6750.errors import InsufficientScopeError
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator, JWTBearerTokenValidator
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from abi.config import SecuritySettings
+from abi.errors import Unauthenticated
+from abi.security.audit import AuditLog
+from abi.security.clients import AUTH_METHODS, Client, ClientStore
+from abi.security.keys import ALGORITHM, SigningKeys
+from abi.security.principal import Principal, Role
+from abi.security.revocation import RevocationList
+
+Response = tuple[int, dict[str, Any], list[tuple[str, str]]]
+
+
+@dataclass
+class HttpRequest:
+    """The parts of an HTTP request the OAuth2 endpoints read."""
+
+    method: str
+    uri: str
+    headers: Mapping[str, str]
+    form: dict[str, str] = field(default_factory=dict)
+
+
+class _Request(OAuth2Request):  # type: ignore[misc]
+    def __init__(self, request: HttpRequest) -> None:
+        super().__init__(request.method, request.uri, headers=request.headers)
+        self._form = request.form
+        self.payload = BasicOAuth2Payload(request.form)
+
+    @property
+    def args(self) -> dict[str, str]:
+        return {}
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+
+class _ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = list(AUTH_METHODS)
+
+
+class _TokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
+    def __init__(self, keys: SigningKeys, settings: SecuritySettings) -> None:
+        super().__init__(
+            issuer=settings.issuer, alg=ALGORITHM, expires_generator=settings.token_ttl_seconds
+        )
+        self._keys = keys
+        self._audience = settings.audience
+
+    def get_jwks(self) -> KeySet:
+        return self._keys.private_set
+
+    def get_audiences(self, client: Client, user: object, scope: str) -> str:
+        return self._audience
+
+    def get_extra_claims(
+        self, client: Client, grant_type: str, user: object, scope: str
+    ) -> dict[str, Any]:
+        return {"tenant": client.tenant_id, "role": client.role.value}
+
+
+class _Revocation(RevocationEndpoint):  # type: ignore[misc]
+    CLIENT_AUTH_METHODS = list(AUTH_METHODS)
+    SUPPORTED_TOKEN_TYPES = ("access_token",)
+
+    def __init__(self, service: TokenService) -> None:
+        super().__init__(server=service.server)
+        self._service = service
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> _IssuedToken | None:
+        return self._service.decode_signed(token_string)
+
+    def revoke_token(self, token: _IssuedToken, request: _Request) -> None:
+        self._service.revocations.revoke_token(token.tenant_id, token.jti, token.expires_at)
+        self._service.audit.record(
+            token.tenant_id, "token.revoke", actor=request.client.client_id, target=token.jti
+        )
+
+
+@dataclass(frozen=True)
+class _IssuedToken:
+    """A token whose signature checked out (maybe expired), as the revocation endpoint sees it."""
+
+    jti: str
+    client_id: str
+    tenant_id: str
+    expires_at: int
+
+    def check_client(self, client: Client) -> bool:
+        return client.client_id == self.client_id
+
+
+def _record_issue(audit: AuditLog, client: Client, token: dict[str, Any]) -> None:
+    audit.record(
+        client.tenant_id,
+        "token.issue",
+        actor=client.client_id,
+        target=client.client_id,
+        scope=token.get("scope", ""),
+    )
+
+
+class _Server(AuthorizationServer):  # type: ignore[misc]
+    def __init__(self, clients: ClientStore, audit: AuditLog) -> None:
+        super().__init__()
+        self._clients = clients
+        self._audit = audit
+
+    def query_client(self, client_id: str) -> Client | None:
+        return self._clients.find(client_id)
+
+    def save_token(self, token: dict[str, Any], request: _Request) -> None:
+        _record_issue(self._audit, request.client, token)
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        """No signal receivers: issuing and revoking are audited in save_token/revoke_token."""
+
+    def create_oauth2_request(self, request: HttpRequest) -> _Request:
+        return _Request(request)
+
+    def handle_response(
+        self, status: int, body: dict[str, Any], headers: list[tuple[str, str]]
+    ) -> Response:
+        return status, body, list(headers)
+
+
+class _Validator(JWTBearerTokenValidator):  # type: ignore[misc]
+    def __init__(self, keys: SigningKeys, settings: SecuritySettings) -> None:
+        super().__init__(issuer=settings.issuer, resource_server=settings.audience)
+        self._keys = keys
+
+    def get_jwks(self) -> KeySet:
+        return self._keys.public_set
+
+
+class _HeaderRequest:
+    def __init__(self, authorization: str) -> None:
+        self.headers = {"Authorization": authorization}
+
+
+class TokenService:
+    """Issues, validates and revokes the platform's access tokens."""
+
+    def __init__(
+        self,
+        settings: SecuritySettings,
+        keys: SigningKeys,
+        clients: ClientStore,
+        audit: AuditLog,
+        revocations: RevocationList,
+    ) -> None:
+        self.settings = settings
+        self.keys = keys
+        self.clients = clients
+        self.audit = audit
+        self.revocations = revocations
+        self.server = _Server(clients, audit)
+        self.server.register_grant(_ClientCredentialsGrant)
+        self.server.register_token_generator("default", _TokenGenerator(keys, settings))
+        self.server.register_endpoint(_Revocation(self))
+        self.protector = ResourceProtector()
+        self.protector.register_token_validator(_Validator(keys, settings))
+
+    def token_response(self, request: HttpRequest) -> Response:
+        """The token endpoint: ``(status, JSON body, headers)``, OAuth2 errors included."""
+        return self.server.create_token_response(request)  # type: ignore[no-any-return]
+
+    def revocation_response(self, request: HttpRequest) -> Response:
+        """The RFC 7009 revocation endpoint."""
+        return self.server.create_endpoint_response("revocation", request)  # type: ignore[no-any-return]
+
+    def issue(self, client: Client, scope: str | None = None) -> dict[str, Any]:
+        """A token for an already-authenticated client (used by the CLI without a server)."""
+        granted = client.get_allowed_scope(scope)
+        token: dict[str, Any] = self.server.generate_token(
+            "client_credentials", client, scope=granted, include_refresh_token=False
+        )
+        _record_issue(self.audit, client, token)
+        return token
+
+    def decode_signed(self, token_string: str) -> _IssuedToken | None:
+        """The token's identity if its signature is ours (expiry not checked), else None."""
+        try:
+            claims = jwt.decode(token_string, self.keys.public_set, algorithms=[ALGORITHM]).claims
+            return _IssuedToken(
+                jti=str(claims["jti"]),
+                client_id=str(claims["client_id"]),
+                tenant_id=str(claims["tenant"]),
+                expires_at=int(claims["exp"]),
+            )
+        except (JoseError, KeyError, TypeError, ValueError):
+            return None
+
+    def authenticate(self, authorization: str) -> Principal:
+        """The principal of a ``Bearer`` Authorization header value; Unauthenticated if the
+        token is missing, malformed, badly signed, expired, for another audience or issuer,
+        or revoked."""
+        try:
+            claims = self.protector.validate_request(None, _HeaderRequest(authorization))
+        except MissingAuthorizationError as exc:
+            raise Unauthenticated("send 'Authorization: Bearer <token>'") from exc
+        except InsufficientScopeError as exc:  # pragma: no cover - scopes are checked by callers
+            raise Unauthenticated(exc.get_error_description()) from exc
+        except OAuth2Error as exc:
+            raise Unauthenticated(
+                "access token is invalid, expired, or not meant for this server; "
+                "get a new one from POST /api/v1/oauth/token",
+                code="auth.invalid_token",
+            ) from exc
+        try:
+            tenant_id, role = str(claims["tenant"]), Role(claims["role"])
+        except (KeyError, ValueError) as exc:
+            raise Unauthenticated(
+                "access token lacks tenant or role", code="auth.invalid_token"
+            ) from exc
+        if self.revocations.is_revoked(claims["jti"], claims["client_id"], claims["iat"]):
+            raise Unauthenticated("access token has been revoked", code="auth.token_revoked")
+        return Principal(
+            tenant_id=tenant_id,
+            client_id=str(claims["client_id"]),
+            scopes=frozenset(str(claims.get("scope", "")).split()),
+            role=role,
+            via="token",
+            token_id=str(claims["jti"]),
+        )
