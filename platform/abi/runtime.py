@@ -70,6 +70,12 @@ class Platform:
 
         self.security = Security(self.settings, self.db, self.tenants)
         self.register(self.security, security_migrations)
+        from abi.compute.component import ComputeComponent
+
+        self.compute_component = ComputeComponent(self.settings)
+        self.compute = self.compute_component.compute
+        self.embedder = self.compute_component.embedder
+        self.register(self.compute_component)
 
     def register(self, component: Component, migrations: Sequence[Migration] = ()) -> None:
         """Add a component (started after those registered before it) and its migrations."""

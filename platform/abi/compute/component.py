@@ -1,0 +1,42 @@
+"""The compute subsystem as a platform component: ``platform.compute`` and
+``platform.embedder``."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from abi.compute.api import Compute
+from abi.config import Settings
+
+
+class ComputeComponent:
+    """Owns the process's :class:`Compute` and its default text embedder.
+
+    Devices are opened and kernels built lazily, on the first operation that needs them, so
+    starting a platform costs nothing when nothing computes.
+    """
+
+    name = "compute"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        cfg = settings.compute
+        cache = cfg.cache_dir or settings.data_dir / "cache" / "compute"
+        self.compute = Compute(cfg.backend, cache)
+
+    @cached_property
+    def embedder(self) -> Any:
+        """The configured default embedder (``compute.embedder`` setting)."""
+        from abi.neural.embedders import create_embedder
+
+        return create_embedder(self.settings.compute, self.compute)
+
+    def start(self) -> None:
+        return None
+
+    def stop(self) -> None:
+        self.compute.close()
+
+    def health(self) -> dict[str, Any]:
+        return {"ok": True, "backend": self.settings.compute.backend}
