@@ -1,0 +1,110 @@
+"""``vectors.read``, ``vectors.write``, ``embed``, ``neural.infer`` and ``agents.call``: thin
+JSON adapters onto the providers in :class:`~abi.plugins.host.base.HostServices`. Names
+(collections, agents) must be listed in the grant; models are open unless the grant lists
+them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from abi.errors import AbiError
+from abi.plugins.host.base import (
+    GuestCall,
+    HostCapability,
+    HostFailure,
+    allowed_name,
+    give_json,
+    read_json,
+    require_object,
+    service,
+)
+
+
+def _list(req: dict[str, Any], key: str) -> list[Any]:
+    value = req.get(key)
+    if not isinstance(value, list):
+        raise HostFailure("bad_argument", f"{key!r} must be a list")
+    return value
+
+
+def _call_service(fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except AbiError as exc:
+        raise HostFailure(exc.code, exc.message) from exc
+
+
+def search(call: GuestCall, ptr: int, length: int) -> int:
+    req = require_object(read_json(call, ptr, length), "collection", "vector")
+    name = allowed_name(call, "vectors.read", "collections", req["collection"])
+    k = req.get("k", 10)
+    if not isinstance(k, int) or not 1 <= k <= 1000:
+        raise HostFailure("bad_argument", "'k' must be an integer 1..1000")
+    vectors = service(call.context.services.vectors, "vector")
+    hits = _call_service(
+        vectors.search, call.context.tenant_id, name, _list(req, "vector"), k, req.get("filter")
+    )
+    return give_json(call, {"hits": hits})
+
+
+def get(call: GuestCall, ptr: int, length: int) -> int:
+    req = require_object(read_json(call, ptr, length), "collection", "ids")
+    name = allowed_name(call, "vectors.read", "collections", req["collection"])
+    vectors = service(call.context.services.vectors, "vector")
+    items = _call_service(vectors.get, call.context.tenant_id, name, _list(req, "ids"))
+    return give_json(call, {"items": items})
+
+
+def upsert(call: GuestCall, ptr: int, length: int) -> int:
+    req = require_object(read_json(call, ptr, length), "collection", "items")
+    name = allowed_name(call, "vectors.write", "collections", req["collection"])
+    vectors = service(call.context.services.vectors, "vector")
+    count = _call_service(vectors.upsert, call.context.tenant_id, name, _list(req, "items"))
+    return give_json(call, {"upserted": count})
+
+
+def delete(call: GuestCall, ptr: int, length: int) -> int:
+    req = require_object(read_json(call, ptr, length), "collection", "ids")
+    name = allowed_name(call, "vectors.write", "collections", req["collection"])
+    vectors = service(call.context.services.vectors, "vector")
+    count = _call_service(vectors.delete, call.context.tenant_id, name, _list(req, "ids"))
+    return give_json(call, {"deleted": count})
+
+
+def embed(call: GuestCall, ptr: int, length: int) -> int:
+    req = require_object(read_json(call, ptr, length), "texts")
+    texts = _list(req, "texts")
+    if not all(isinstance(t, str) for t in texts):
+        raise HostFailure("bad_argument", "'texts' must be a list of strings")
+    model = req.get("model")
+    if model is not None:
+        model = allowed_name(call, "embed", "models", model, open_when_unset=True)
+    embedder = service(call.context.services.embed, "embedding")
+    vectors = _call_service(embedder.embed, call.context.tenant_id, texts, model)
+    return give_json(call, {"vectors": vectors, "dim": len(vectors[0]) if vectors else 0})
+
+
+def infer(call: GuestCall, ptr: int, length: int) -> int:
+    req = require_object(read_json(call, ptr, length), "model", "inputs")
+    model = allowed_name(call, "neural.infer", "models", req["model"], open_when_unset=True)
+    neural = service(call.context.services.neural, "neural inference")
+    outputs = _call_service(neural.infer, call.context.tenant_id, model, _list(req, "inputs"))
+    return give_json(call, {"outputs": outputs})
+
+
+def agent_call(call: GuestCall, ptr: int, length: int) -> int:
+    req = require_object(read_json(call, ptr, length), "agent", "query")
+    agent = allowed_name(call, "agents.call", "agents", req["agent"], open_when_unset=True)
+    if not isinstance(req["query"], str):
+        raise HostFailure("bad_argument", "'query' must be a string")
+    conversation = req.get("conversation_id")
+    agents = service(call.context.services.agents, "agent")
+    answer = _call_service(agents.call, call.context.tenant_id, agent, req["query"], conversation)
+    return give_json(call, answer)
+
+
+VECTORS_READ = HostCapability("vectors.read", {"search": search, "get": get})
+VECTORS_WRITE = HostCapability("vectors.write", {"upsert": upsert, "delete": delete})
+EMBED = HostCapability("embed", {"embed": embed})
+NEURAL = HostCapability("neural.infer", {"infer": infer})
+AGENTS = HostCapability("agents.call", {"call": agent_call})

@@ -1,0 +1,69 @@
+"""Instance pooling: idle instances of one (tenant, plugin version), reused across calls.
+
+A call borrows an instance (or creates one), and returns it afterwards unless it trapped or
+the pool is full or closed. In strict mode (``fresh=True``) every call gets a new instance
+that is discarded afterwards.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from abi.plugins.instance import Instance
+
+
+class InstancePool:
+    """Thread-safe pool of idle instances made by ``factory``."""
+
+    def __init__(self, factory: Callable[[], Instance], size: int, *, fresh: bool = False) -> None:
+        self.factory = factory
+        self.size = size
+        self.fresh = fresh
+        self._idle: list[Instance] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self.created = 0
+        self.retired = 0
+
+    @contextmanager
+    def instance(self) -> Iterator[Instance]:
+        """Borrow an instance for one call."""
+        inst = self._take()
+        try:
+            yield inst
+        finally:
+            self._give_back(inst)
+
+    def _take(self) -> Instance:
+        if not self.fresh:
+            with self._lock:
+                if self._idle:
+                    return self._idle.pop()
+        inst = self.factory()
+        with self._lock:
+            self.created += 1
+        return inst
+
+    def _give_back(self, inst: Instance) -> None:
+        with self._lock:
+            keep = not (self.fresh or inst.retired or self._closed) and len(self._idle) < self.size
+            if keep:
+                self._idle.append(inst)
+                return
+            if inst.retired:
+                self.retired += 1
+        inst.close()
+
+    @property
+    def idle(self) -> int:
+        return len(self._idle)
+
+    def close(self) -> None:
+        """Drop idle instances; borrowed ones are closed when given back."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for inst in idle:
+            inst.close()

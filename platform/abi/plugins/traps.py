@@ -1,0 +1,53 @@
+"""Mapping Wasmtime traps and instantiation failures to typed plugin errors (ABI.md §5)."""
+
+from __future__ import annotations
+
+import wasmtime
+
+from abi.plugins.errors import PluginCallError
+
+_BY_TRAP_CODE = {
+    wasmtime.TrapCode.OUT_OF_FUEL.value: ("plugin.out_of_fuel", "the call ran out of fuel"),
+    wasmtime.TrapCode.INTERRUPT.value: ("plugin.timeout", "the call passed its wall-time limit"),
+    wasmtime.TrapCode.STACK_OVERFLOW.value: ("plugin.stack_overflow", "call stack exhausted"),
+}
+
+
+def _first_line(message: str) -> str:
+    text = message.strip()
+    return text.splitlines()[0] if text else "trap"
+
+
+def trap_error(code: int | None, message: str, *, memory_exhausted: bool) -> PluginCallError:
+    """The typed error for a trap. ``memory_exhausted``: the instance's memory cannot grow
+    by another page, so a trap is taken as the guest failing after hitting the cap."""
+    known = _BY_TRAP_CODE.get(code) if code is not None else None
+    if known is not None:
+        return PluginCallError(known[1], code=known[0])
+    if memory_exhausted:
+        return PluginCallError(
+            f"the guest trapped at its memory cap ({_first_line(message)})",
+            code="plugin.out_of_memory",
+        )
+    return PluginCallError(f"the guest trapped: {_first_line(message)}", code="plugin.trap")
+
+
+def instantiation_error(exc: Exception) -> PluginCallError:
+    """The typed error for a failed instantiation (limits, start-function traps)."""
+    text = str(exc)
+    if isinstance(exc, wasmtime.Trap):
+        return trap_error(
+            exc.trap_code.value if exc.trap_code else None, text, memory_exhausted=False
+        )
+    lowered = text.lower()
+    if "memory" in lowered and ("limit" in lowered or "exceed" in lowered):
+        return PluginCallError(
+            f"the module needs more memory than its cap: {_first_line(text)}",
+            code="plugin.out_of_memory",
+        )
+    if "table" in lowered and ("limit" in lowered or "exceed" in lowered):
+        return PluginCallError(
+            f"the module needs more table elements than its cap: {_first_line(text)}",
+            code="plugin.out_of_memory",
+        )
+    return PluginCallError(f"instantiation failed: {_first_line(text)}", code="plugin.trap")
