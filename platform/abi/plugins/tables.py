@@ -76,12 +76,14 @@ installations = sa.Table(
     sa.Column("declined", sa.JSON, nullable=False),
     sa.Column("config", sa.LargeBinary, nullable=False),
     sa.Column("lifecycle", sa.JSON, nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
     sa.Column("installed_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
 """``grants``: capability -> parameters; ``declined``: requested capabilities the tenant chose
 not to grant; ``config``: the JSON config, encrypted at rest; ``lifecycle``: the latest
-init/health/metrics results."""
+init/health/metrics results; ``revision`` grows with every change (and reload), so every
+process serving the tenant notices and rebuilds its instances."""
 
 kv_entries = sa.Table(
     "plugin_kv",
