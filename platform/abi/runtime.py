@@ -65,6 +65,11 @@ class Platform:
         self.events = LocalEventBus()
         self.migrations: list[Migration] = [*tenant_store.MIGRATIONS]
         # Subsystems register here, in dependency order (each one after what it uses).
+        from abi.observability import Observability
+
+        self.observability = Observability(self.settings)
+        self.register(self.observability)
+
         from abi.security import Security
         from abi.security.tables import MIGRATIONS as security_migrations
 

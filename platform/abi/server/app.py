@@ -17,10 +17,22 @@ from quart_schema import Info, QuartSchema
 
 from abi import __version__
 from abi.config import Settings
+from abi.observability import http as request_tracing
 from abi.runtime import Platform
 from abi.server import middleware
 from abi.server.context import PLATFORM_KEY
-from abi.server.routes import audit, clients, health, metrics, oauth, tenants, ws
+from abi.server.routes import (
+    admin,
+    audit,
+    clients,
+    health,
+    metrics,
+    oauth,
+    performance,
+    tenants,
+    traces,
+    ws,
+)
 
 BLUEPRINTS: list[Blueprint] = [
     health.blueprint,
@@ -30,6 +42,9 @@ BLUEPRINTS: list[Blueprint] = [
     clients.blueprint,
     audit.blueprint,
     ws.blueprint,
+    traces.blueprint,
+    performance.blueprint,
+    admin.blueprint,
 ]
 """Every resource's blueprint; each subsystem adds its own line."""
 
@@ -59,6 +74,7 @@ def create_app(platform: Platform) -> Quart:
         },
     )
     middleware.install(app, server)
+    request_tracing.install(app, platform.observability)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     return app
