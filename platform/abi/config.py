@@ -125,7 +125,7 @@ ENV_ALIASES: Mapping[str, tuple[str, ...]] = {
     "ABI_COMPUTE": ("compute", "backend"),
     "ABI_DATABASE_URL": ("store", "database_url"),
 }
-NON_SETTING_ENV = frozenset({"ABI_CONFIG", "ABI_REQUIRE_TOOLCHAINS"})
+NON_SETTING_ENV = frozenset({"ABI_CONFIG", "ABI_REQUIRE_TOOLCHAINS", "ABI_SERVE_SETTINGS"})
 """``ABI_*`` variables that are not settings (read by the CLI or the test suite)."""
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from abi.config import Settings
-from abi.errors import Unauthenticated
+from abi.errors import Conflict, NotFound, Unauthenticated
 from abi.security.apikeys import ApiKeyStore
 from abi.security.audit import AuditLog
 from abi.security.clients import Client, ClientStore
@@ -128,6 +128,11 @@ class Security:
 
     def create_tenant(self, name: str, *, actor: str = "cli") -> Issued:
         """A new tenant and its first tenant-admin client."""
+        if name == PLATFORM_TENANT:
+            raise Conflict(
+                f"tenant name {name!r} is reserved for platform administration",
+                code="tenant.exists",
+            )
         tenant = self.tenants.create(name)
         client, secret = self.clients.create(tenant.id, f"{name}-admin", Role.TENANT_ADMIN)
         self.audit.record(tenant.id, "tenant.create", actor=actor, target=tenant.id)
@@ -135,11 +140,13 @@ class Security:
         return Issued(tenant, client, secret)
 
     def bootstrap_admin(self) -> Issued | None:
-        """On an empty store: the ``platform`` tenant and a platform-admin client (the only
-        time its secret exists in clear). None when any client already exists."""
-        if self.clients.count() > 0:
+        """On first start: the ``platform`` tenant and a platform-admin client (the only
+        time its secret exists in clear). None when the platform tenant already exists."""
+        try:
+            self.tenants.by_name(PLATFORM_TENANT)
             return None
-        tenant = self.tenants.create(PLATFORM_TENANT)
+        except NotFound:
+            tenant = self.tenants.create(PLATFORM_TENANT)
         client, secret = self.clients.create(tenant.id, "platform-admin", Role.PLATFORM_ADMIN)
         self.audit.record(tenant.id, "client.create", actor="bootstrap", target=client.client_id)
         return Issued(tenant, client, secret)

@@ -8,7 +8,9 @@ starts its own Platform from the settings the parent process passed down.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import sys
 from typing import Any
 
 from hypercorn.config import Config as HypercornConfig
@@ -16,9 +18,10 @@ from quart import Blueprint, Quart
 from quart_schema import Info, QuartSchema
 
 from abi import __version__
-from abi.config import Settings
+from abi.config import Settings, load_settings
 from abi.observability import http as request_tracing
 from abi.runtime import Platform
+from abi.security import ALL_SCOPES
 from abi.server import middleware
 from abi.server.context import PLATFORM_KEY
 from abi.server.routes import (
@@ -29,6 +32,7 @@ from abi.server.routes import (
     metrics,
     oauth,
     performance,
+    plugins,
     tenants,
     traces,
     ws,
@@ -45,6 +49,7 @@ BLUEPRINTS: list[Blueprint] = [
     traces.blueprint,
     performance.blueprint,
     admin.blueprint,
+    plugins.blueprint,
 ]
 """Every resource's blueprint; each subsystem adds its own line."""
 
@@ -69,7 +74,15 @@ def create_app(platform: Platform) -> Quart:
         info=Info(title="Abi API", version=__version__),
         conversion_preference="pydantic",
         security_schemes={
-            "bearer": {"type": "http", "scheme": "bearer", "bearer_format": "JWT"},
+            "oauth2": {
+                "type": "oauth2",
+                "flows": {
+                    "clientCredentials": {
+                        "tokenUrl": f"{API_PREFIX}/oauth/token",
+                        "scopes": {scope: scope for scope in sorted(ALL_SCOPES)},
+                    }
+                },
+            },
             "apiKey": {"type": "apiKey", "in_": "header", "name": "X-API-Key"},
         },
     )
@@ -83,7 +96,8 @@ def create_app(platform: Platform) -> Quart:
 def app_from_environment() -> Quart:
     """The app of one server worker: settings from ``$ABI_SERVE_SETTINGS`` (JSON)."""
     raw = os.environ.get(SETTINGS_ENV)
-    settings = Settings.model_validate_json(raw) if raw else None
+    settings = Settings.model_validate_json(raw) if raw else load_settings()
+    configure_logging(settings.observability.log_level)
     platform = Platform(settings)
     app = create_app(platform)
 
@@ -96,6 +110,13 @@ def app_from_environment() -> Quart:
         platform.stop()
 
     return app
+
+
+def configure_logging(level: str) -> None:
+    """Log lines (the access log is one JSON object per line) to stderr at ``level``."""
+    logging.basicConfig(
+        level=getattr(logging, level.upper()), format="%(message)s", stream=sys.stderr
+    )
 
 
 def hypercorn_config(settings: Settings, **overrides: Any) -> HypercornConfig:

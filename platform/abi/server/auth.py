@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
 from quart import g
+from quart_schema import security_scheme
 from werkzeug.datastructures import Headers
 
 from abi.errors import Forbidden, Unauthenticated
@@ -69,7 +70,8 @@ def require_scope(
             return await func(*args, **kwargs)
 
         setattr(wrapper, SCOPES_ATTR, scopes)
-        return wrapper
+        documented = [{"oauth2": list(scopes)}, {"apiKey": list(scopes)}]
+        return security_scheme(documented)(wrapper)
 
     return decorate
 

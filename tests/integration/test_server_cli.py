@@ -1,0 +1,135 @@
+"""The command line: tenants, clients and tokens on local data, and `abi serve` for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from abi.cli.main import cli
+
+
+def _run(*args: str) -> Any:
+    result = CliRunner().invoke(cli, list(args), env={"ABI_CONFIG": None}, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+def test_tenant_create_prints_the_admin_credentials(data_dir: Path) -> None:
+    created = _run("tenant", "create", "acme", "--data-dir", str(data_dir), "--json")
+    assert set(created) >= {"tenant_id", "client_id", "client_secret"}
+    listed = _run("tenant", "list", "--data-dir", str(data_dir), "--json")
+    assert [t["name"] for t in listed] == ["acme"]
+
+
+def test_a_duplicate_tenant_is_an_error(data_dir: Path) -> None:
+    _run("tenant", "create", "acme", "--data-dir", str(data_dir), "--json")
+    result = CliRunner().invoke(cli, ["tenant", "create", "acme", "--data-dir", str(data_dir)])
+    assert result.exit_code == 1
+    assert "error[tenant.exists]" in result.output
+
+
+def test_client_create_and_local_token(data_dir: Path) -> None:
+    tenant = _run("tenant", "create", "acme", "--data-dir", str(data_dir), "--json")
+    client = _run(
+        "client", "create", "--tenant", tenant["tenant_id"], "--scopes", "vectors:read",
+        "--data-dir", str(data_dir), "--json",
+    )  # fmt: skip
+    assert client["scopes"] == "vectors:read"
+    token = _run(
+        "token", "--client-id", client["client_id"], "--client-secret", client["client_secret"],
+        "--data-dir", str(data_dir), "--json",
+    )  # fmt: skip
+    assert token["scope"] == "vectors:read"
+
+
+def test_token_with_a_wrong_secret_fails(data_dir: Path) -> None:
+    tenant = _run("tenant", "create", "acme", "--data-dir", str(data_dir), "--json")
+    result = CliRunner().invoke(
+        cli,
+        ["token", "--client-id", tenant["client_id"], "--client-secret", "nope",
+         "--data-dir", str(data_dir)],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "auth.invalid_client" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served(data_dir: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """`abi serve` in a subprocess with 2 workers, port and data dir given as ABI_* vars."""
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("ABI_")},
+        "ABI_DATA_DIR": str(data_dir),
+        "ABI_SERVER_PORT": str(port),
+    }
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "abi.cli.main", "serve", "--workers", "2"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, log.read_text()
+            time.sleep(0.1)
+        yield url, log
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_serve_prints_the_platform_admin_once_and_serves(served: tuple[str, Path]) -> None:
+    url, log = served
+    text = log.read_text()
+    client_id = text.split("client_id:")[1].split()[0]
+    secret = text.split("client_secret:")[1].split()[0]
+    response = httpx.post(
+        f"{url}/api/v1/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client_id, secret),
+    )
+    assert response.status_code == 200
+    assert "admin" in response.json()["scope"].split()
+    tenants = httpx.get(
+        f"{url}/api/v1/tenants",
+        headers={"Authorization": f"Bearer {response.json()['access_token']}"},
+    )
+    assert [t["name"] for t in tenants.json()["tenants"]] == ["platform"]
+
+
+def test_serve_speaks_h2c(served: tuple[str, Path]) -> None:
+    url, _ = served
+    with httpx.Client(http1=False, http2=True) as client:
+        response = client.get(f"{url}/api/v1/health")
+    assert response.status_code == 200
+    assert response.http_version == "HTTP/2"
