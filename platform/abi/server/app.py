@@ -32,7 +32,6 @@ from abi.server.routes import (
     metrics,
     oauth,
     performance,
-    plugins,
     tenants,
     traces,
     ws,
@@ -49,7 +48,6 @@ BLUEPRINTS: list[Blueprint] = [
     traces.blueprint,
     performance.blueprint,
     admin.blueprint,
-    plugins.blueprint,
 ]
 """Every resource's blueprint; each subsystem adds its own line."""
 
