@@ -82,6 +82,12 @@ class Platform:
         self.embedder = self.compute_component.embedder
         self.register(self.compute_component)
 
+        from abi.vectors import VectorStore
+        from abi.vectors.tables import MIGRATIONS as vector_migrations
+
+        self.vectors = VectorStore(self.settings, self.db, getattr(self, "compute", None))
+        self.register(self.vectors, vector_migrations)
+
     def register(self, component: Component, migrations: Sequence[Migration] = ()) -> None:
         """Add a component (started after those registered before it) and its migrations."""
         self._components.append(component)

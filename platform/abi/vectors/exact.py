@@ -1,0 +1,67 @@
+"""Exact k-nearest-neighbour search: one matrix product and a partial sort per block.
+
+Similarities are "higher is better": the inner product for ``ip`` and ``cosine`` (unit
+vectors) and the negated squared Euclidean distance for ``l2``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+BLOCK_ROWS = 65_536
+
+
+def similarities(
+    queries: np.ndarray, rows: np.ndarray, sqnorms: np.ndarray, metric: str
+) -> np.ndarray:
+    """(nq, n) similarities of queries to rows."""
+    sims: np.ndarray = queries @ rows.T.astype(np.float32, copy=False)
+    if metric == "l2":
+        qn = np.einsum("ij,ij->i", queries, queries)
+        sims *= 2.0
+        sims -= sqnorms[None, :]
+        sims -= qn[:, None]
+    return sims
+
+
+def top_k(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(columns, values) of the k largest per row, best first."""
+    n = sims.shape[1]
+    k = min(k, n)
+    if k == 0:
+        empty = np.empty((sims.shape[0], 0))
+        return empty.astype(np.int64), empty.astype(np.float32)
+    part = (
+        np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        if k < n
+        else np.tile(np.arange(n), (len(sims), 1))
+    )
+    vals = np.take_along_axis(sims, part, axis=1)
+    order = np.argsort(-vals, axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1), np.take_along_axis(vals, order, axis=1)
+
+
+def search(
+    queries: np.ndarray,
+    data: np.ndarray,
+    sqnorms: np.ndarray,
+    slots: np.ndarray,
+    *,
+    k: int,
+    metric: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k over ``data[slots]``; returns (slots (nq, k'), similarities), k' <= k."""
+    best_s = np.empty((len(queries), 0), dtype=np.int64)
+    best_v = np.empty((len(queries), 0), dtype=np.float32)
+    for start in range(0, len(slots), BLOCK_ROWS):
+        block = slots[start : start + BLOCK_ROWS]
+        contiguous = len(block) > 0 and block[-1] - block[0] == len(block) - 1
+        rows = data[block[0] : block[-1] + 1] if contiguous else data[block]
+        sims = similarities(queries, rows, sqnorms[block], metric)
+        cols, vals = top_k(sims, k)
+        best_s = np.concatenate([best_s, block[cols]], axis=1)
+        best_v = np.concatenate([best_v, vals], axis=1)
+        if best_s.shape[1] > k:
+            cols, best_v = top_k(best_v, k)
+            best_s = np.take_along_axis(best_s, cols, axis=1)
+    return best_s, best_v
