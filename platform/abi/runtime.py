@@ -88,6 +88,12 @@ class Platform:
         self.vectors = VectorStore(self.settings, self.db, getattr(self, "compute", None))
         self.register(self.vectors, vector_migrations)
 
+        from abi.plugins.service import MIGRATIONS as plugin_migrations
+        from abi.plugins.service import PluginService
+
+        self.plugins = PluginService(self)
+        self.register(self.plugins, plugin_migrations)
+
     def register(self, component: Component, migrations: Sequence[Migration] = ()) -> None:
         """Add a component (started after those registered before it) and its migrations."""
         self._components.append(component)

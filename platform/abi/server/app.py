@@ -32,6 +32,7 @@ from abi.server.routes import (
     metrics,
     oauth,
     performance,
+    plugins,
     tenants,
     traces,
     ws,
@@ -48,6 +49,7 @@ BLUEPRINTS: list[Blueprint] = [
     traces.blueprint,
     performance.blueprint,
     admin.blueprint,
+    plugins.blueprint,
 ]
 """Every resource's blueprint; each subsystem adds its own line."""
 
