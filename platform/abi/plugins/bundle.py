@@ -48,7 +48,8 @@ class Bundle:
     def from_folder(
         cls, path: Path | str, *, max_module_bytes: int = DEFAULT_MAX_MODULE_BYTES
     ) -> Bundle:
-        """A plugin folder: ``plugin.toml`` and the built module it names (unsigned)."""
+        """A plugin folder: ``plugin.toml``, the built module it names and, when present, a
+        detached ``signature.json`` (not verified here: see :func:`verify`)."""
         folder = Path(path)
         manifest_path = folder / MANIFEST_NAME
         if not manifest_path.is_file():
@@ -64,7 +65,11 @@ class Bundle:
         size = module_path.stat().st_size
         if size > max_module_bytes:
             raise ModuleTooLarge(f"{module_path} is {size} bytes; the limit is {max_module_bytes}")
-        return cls(manifest, manifest_bytes, module_path.read_bytes())
+        signature_path = folder / SIGNATURE_NAME
+        signature = (
+            Signature.from_json(signature_path.read_bytes()) if signature_path.is_file() else None
+        )
+        return cls(manifest, manifest_bytes, module_path.read_bytes(), signature)
 
     @classmethod
     def from_bytes(cls, data: bytes, *, max_module_bytes: int = DEFAULT_MAX_MODULE_BYTES) -> Bundle:

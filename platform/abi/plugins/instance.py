@@ -98,11 +98,9 @@ class Instance:
         self._memory_extern = self._export("memory")
         self._mem_addr = ctypes.addressof(self._memory_extern.of.memory)
         self.alloc = _Func(self._export("abi_alloc"))
-        optional = spec.compiled.optional
-        self.reset = _Func(self._export("abi_reset")) if "abi_reset" in optional else None
-        self.entries = {
-            name: _Func(self._export(name)) for name in spec.compiled.manifest.entry_points
-        }
+        self._has_reset = "abi_reset" in spec.compiled.optional
+        self.reset: _Func | None = None
+        self.entries: dict[str, _Func] = {}
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -212,7 +210,8 @@ class Instance:
         if self.abort is not None:
             raise self.abort
         size = rawcall.memory_data_size(self.ctx, self._mem_addr)
-        exhausted = size + PAGE > self.limits.memory_bytes
+        cap = self.limits.memory_bytes
+        exhausted = size + max(PAGE, cap // 8) > cap
         raise trap_error(code, message, memory_exhausted=exhausted)
 
     def _begin(self, sink: Sink | None) -> None:
@@ -238,8 +237,11 @@ class Instance:
         """Run ``entry`` on ``data``; raises PluginCallError (with usage) on any failure."""
         self._begin(sink)
         self.calls += 1
+        func = self.entries.get(entry)
+        if func is None:
+            func = self.entries[entry] = self.function(entry)
         try:
-            output = self._run(self.entries[entry].addr, data)
+            output = self._run(func.addr, data)
         except PluginCallError as exc:
             self.retired = True
             if self.abort is None and self.denied_calls and exc.code == "plugin.guest_error":
@@ -267,7 +269,9 @@ class Instance:
         args[1].i32 = n
         self._invoke(func_addr, 2, self._args_addr)
         output = self._result(args[0].i64)
-        if self.reset is not None:
+        if self._has_reset:
+            if self.reset is None:
+                self.reset = self.function("abi_reset")
             self._invoke(self.reset.addr, 0, self._args_addr)
         return output
 

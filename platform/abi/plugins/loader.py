@@ -121,8 +121,8 @@ def compile_module(
         else:
             module, from_cache = cache.compile(engine, wasm, digest)
     except wasmtime.WasmtimeError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid"
-        raise ModuleInvalid(f"not a valid WebAssembly module: {first}") from exc
+        detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        raise ModuleInvalid(f"not a valid WebAssembly module: {detail or 'invalid'}") from exc
     elapsed = (time.perf_counter() - start) * 1000
     capabilities = check_imports(manifest, module)
     optional = check_exports(manifest, module)

@@ -30,13 +30,14 @@ class InstancePool:
     @contextmanager
     def instance(self) -> Iterator[Instance]:
         """Borrow an instance for one call."""
-        inst = self._take()
+        inst = self.take()
         try:
             yield inst
         finally:
-            self._give_back(inst)
+            self.give_back(inst)
 
-    def _take(self) -> Instance:
+    def take(self) -> Instance:
+        """Borrow an instance; pair with :meth:`give_back`."""
         if not self.fresh:
             with self._lock:
                 if self._idle:
@@ -46,7 +47,7 @@ class InstancePool:
             self.created += 1
         return inst
 
-    def _give_back(self, inst: Instance) -> None:
+    def give_back(self, inst: Instance) -> None:
         with self._lock:
             keep = not (self.fresh or inst.retired or self._closed) and len(self._idle) < self.size
             if keep:

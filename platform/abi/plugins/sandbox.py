@@ -26,7 +26,7 @@ from typing import Any
 
 import wasmtime
 
-from abi.config import PluginSettings
+from abi.config import PluginSettings, Settings
 from abi.errors import InvalidInput
 from abi.plugins.bundle import Bundle
 from abi.plugins.cache import CompileCache
@@ -43,6 +43,11 @@ from abi.plugins.pool import InstancePool
 from abi.plugins.usage import CallResult
 
 log = logging.getLogger("abi.plugins.sandbox")
+
+
+def cache_dir(settings: Settings) -> Path:
+    """Where the compile cache lives: ``<data_dir>/plugins/cache``."""
+    return settings.data_dir / "plugins" / "cache"
 
 
 @dataclass(frozen=True)
@@ -116,12 +121,14 @@ class Plugin:
                 f"{self.limits.memory_bytes}",
                 code="plugin.input_too_large",
             )
+        inst = self.pool.take()
         try:
-            with self.pool.instance() as inst:
-                result = inst.call(name, data, sink)
+            result = inst.call(name, data, sink)
         except PluginCallError as exc:
             self._record(exc.usage, exc.code)
             raise
+        finally:
+            self.pool.give_back(inst)
         self._record(result.usage, None)
         return result
 
@@ -191,6 +198,11 @@ class Sandbox:
         self.settings = settings
         self.engine, self.ticker = get_engine(settings.epoch_tick_ms)
         self.cache = CompileCache(cache_dir) if cache_dir is not None else None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, cache: bool = True) -> Sandbox:
+        """A sandbox with the platform's ceilings and the compile cache in the data dir."""
+        return cls(settings.plugins, cache_dir(settings) if cache else None)
 
     @property
     def epoch_ticker(self) -> EpochTicker:

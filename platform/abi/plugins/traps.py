@@ -14,13 +14,19 @@ _BY_TRAP_CODE = {
 
 
 def _first_line(message: str) -> str:
-    text = message.strip()
-    return text.splitlines()[0] if text else "trap"
+    """The informative line of a Wasmtime message (the cause, not the backtrace header)."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if not lines:
+        return "trap"
+    if "Caused by:" in lines:
+        return "; ".join(lines[lines.index("Caused by:") + 1 :]) or lines[0]
+    return lines[0]
 
 
 def trap_error(code: int | None, message: str, *, memory_exhausted: bool) -> PluginCallError:
-    """The typed error for a trap. ``memory_exhausted``: the instance's memory cannot grow
-    by another page, so a trap is taken as the guest failing after hitting the cap."""
+    """The typed error for a trap. ``memory_exhausted``: the instance's memory is within an
+    eighth of its cap, so a trap is taken as the guest failing after ``memory.grow`` was
+    refused (it returns -1 rather than trapping)."""
     known = _BY_TRAP_CODE.get(code) if code is not None else None
     if known is not None:
         return PluginCallError(known[1], code=known[0])

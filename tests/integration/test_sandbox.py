@@ -1,0 +1,381 @@
+"""The sandbox end to end with a real Wasmtime: calls, usage, capabilities, lifecycle, pooling,
+threads and asyncio. The probe plugin (test_sandbox_probe.wat) has one entry point per host
+capability."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import wasmtime
+
+from abi.config import PluginSettings
+from abi.errors import InvalidInput
+from abi.plugins.errors import PluginCallError
+from abi.plugins.host.base import HostServices
+from abi.plugins.kvstore import MemoryKeyValueStore
+from abi.plugins.manifest import parse_manifest
+from abi.plugins.sandbox import LoadedPlugin, Plugin, Sandbox
+
+PROBE_WAT = Path(__file__).with_name("test_sandbox_probe.wat")
+ENTRIES = [
+    "echo", "init_config", "log", "config", "kv_put", "kv_fetch", "stream", "clock", "random",
+    "http", "vsearch", "fail", "grow", "spin", "crash",
+]  # fmt: skip
+
+
+def probe_manifest(extra: str = "") -> str:
+    return f"""
+name = "probe"
+version = "1.0.0"
+entry_points = {json.dumps(ENTRIES)}
+[capabilities]
+log = {{}}
+config = {{}}
+kv = {{}}
+stream = {{}}
+clock = {{}}
+random = {{}}
+http = {{ allowed_hosts = ["127.0.0.1"], max_response_bytes = 1000 }}
+"vectors.read" = {{ collections = ["docs", "notes"] }}
+[config_schema]
+type = "object"
+properties = {{ greeting = {{ type = "string" }} }}
+{extra}
+"""
+
+
+@pytest.fixture(scope="module")
+def wasm() -> bytes:
+    return bytes(wasmtime.wat2wasm(PROBE_WAT.read_text(encoding="utf-8")))
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
+    return Sandbox(PluginSettings(), cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="module")
+def loaded(sandbox: Sandbox, wasm: bytes) -> LoadedPlugin:
+    return sandbox.load(parse_manifest(probe_manifest()), wasm)
+
+
+@pytest.fixture
+def bind(sandbox: Sandbox, loaded: LoadedPlugin) -> Iterator[Callable[..., Plugin]]:
+    made: list[Plugin] = []
+
+    def make(**kwargs: Any) -> Plugin:
+        plugin = sandbox.bind(loaded, **kwargs)
+        made.append(plugin)
+        return plugin
+
+    yield make
+    for plugin in made:
+        plugin.close()
+
+
+def status(output: bytes) -> int:
+    return int.from_bytes(output[:4], "little", signed=True)
+
+
+def test_echo_returns_input_and_usage(bind: Callable[..., Plugin]) -> None:
+    result = bind().call(b"hello sandbox", "echo")
+    assert result.output == b"hello sandbox"
+    usage = result.usage
+    assert usage.fuel > 0
+    assert (usage.bytes_in, usage.bytes_out) == (13, 13)
+    assert usage.memory_bytes == 65536
+    assert usage.host_calls == 0
+
+
+def test_empty_input(bind: Callable[..., Plugin]) -> None:
+    assert bind().call(b"", "echo").output == b""
+
+
+def test_default_entry_is_the_first(bind: Callable[..., Plugin]) -> None:
+    assert bind().call(b"abc").output == b"abc"
+
+
+def test_unknown_entry_is_refused(bind: Callable[..., Plugin]) -> None:
+    with pytest.raises(InvalidInput) as info:
+        bind().call(b"", "nope")
+    assert info.value.code == "plugin.entry_not_found"
+
+
+def test_guest_error_carries_message_and_usage(bind: Callable[..., Plugin]) -> None:
+    with pytest.raises(PluginCallError) as info:
+        bind().call(b"bad things", "fail")
+    assert info.value.code == "plugin.guest_error"
+    assert info.value.message == "bad things"
+    assert info.value.usage is not None and info.value.usage.bytes_in == 10
+
+
+def test_trap_retires_the_instance_and_the_next_call_works(bind: Callable[..., Plugin]) -> None:
+    plugin = bind()
+    plugin.call(b"x", "echo")
+    with pytest.raises(PluginCallError) as info:
+        plugin.call(b"", "crash")
+    assert info.value.code == "plugin.trap"
+    assert plugin.pool.retired == 1
+    assert plugin.call(b"again", "echo").output == b"again"
+    assert plugin.pool.created == 2
+
+
+def test_instances_are_reused(bind: Callable[..., Plugin]) -> None:
+    plugin = bind()
+    for i in range(5):
+        plugin.call(str(i).encode(), "echo")
+    assert plugin.pool.created == 1
+
+
+def test_fresh_mode_uses_a_new_instance_per_call(bind: Callable[..., Plugin]) -> None:
+    plugin = bind(fresh=True)
+    for _ in range(3):
+        plugin.call(b"x", "echo")
+    assert plugin.pool.created == 3
+    assert plugin.pool.idle == 0
+
+
+def test_log_reaches_the_sink(bind: Callable[..., Plugin]) -> None:
+    lines: list[tuple[int, str]] = []
+    result = bind(log_sink=lambda level, text: lines.append((level, text))).call(b"note", "log")
+    assert lines == [(2, "note")]
+    assert result.usage.host_calls == 1
+
+
+def test_config_value_and_missing_key(bind: Callable[..., Plugin]) -> None:
+    plugin = bind(config={"greeting": "hej"})
+    assert json.loads(plugin.call(b"greeting", "config").output) == "hej"
+    with pytest.raises(PluginCallError) as info:
+        plugin.call(b"absent", "config")
+    assert json.loads(info.value.message)["code"] == "not_found"
+
+
+def test_config_is_checked_against_the_schema(bind: Callable[..., Plugin]) -> None:
+    with pytest.raises(InvalidInput) as info:
+        bind(config={"greeting": 5})
+    assert info.value.code == "plugin.config_invalid"
+
+
+def test_init_receives_the_tenant_config(bind: Callable[..., Plugin]) -> None:
+    plugin = bind(config={"greeting": "hi"})
+    assert json.loads(plugin.call(b"", "init_config").output) == {"greeting": "hi"}
+
+
+def test_health_and_metrics(bind: Callable[..., Plugin]) -> None:
+    plugin = bind()
+    plugin.call(b"a", "echo")
+    plugin.call(b"b", "echo")
+    assert plugin.health() == {"ok": True}
+    metrics = plugin.metrics()
+    assert metrics["plugin"] == {"calls": 2}
+    assert metrics["host"]["calls"] == 2
+
+
+def test_kv_round_trip_is_per_tenant(bind: Callable[..., Plugin]) -> None:
+    store = MemoryKeyValueStore()
+    acme = bind(tenant_id="acme", services=HostServices(kv=store))
+    other = bind(tenant_id="other", services=HostServices(kv=store))
+    assert status(acme.call(b"color", "kv_put").output) == 0
+    assert acme.call(b"color", "kv_fetch").output == b"color"
+    with pytest.raises(PluginCallError) as info:
+        other.call(b"color", "kv_fetch")
+    assert json.loads(info.value.message)["code"] == "not_found"
+
+
+def test_ungranted_capability_is_a_denial_stub(bind: Callable[..., Plugin]) -> None:
+    store = MemoryKeyValueStore()
+    plugin = bind(grants=["log"], services=HostServices(kv=store))
+    result = plugin.call(b"k", "kv_put")
+    assert status(result.output) == -1
+    assert result.usage.denied_calls == 1
+    assert store.stats("local", "probe") == (0, 0)
+
+
+def test_denied_error_result_surfaces_as_capability_denied(bind: Callable[..., Plugin]) -> None:
+    with pytest.raises(PluginCallError) as info:
+        bind(grants=[]).call(b"k", "kv_fetch")
+    assert info.value.code == "plugin.capability_denied"
+
+
+def test_kv_without_a_store_is_unavailable(bind: Callable[..., Plugin]) -> None:
+    with pytest.raises(PluginCallError) as info:
+        bind().call(b"k", "kv_fetch")
+    assert json.loads(info.value.message)["code"] == "unavailable"
+
+
+def test_stream_chunks_reach_the_sink(bind: Callable[..., Plugin]) -> None:
+    chunks: list[bytes] = []
+    result = bind().call(b"part", "stream", sink=chunks.append)
+    assert chunks == [b"part", b"part"]
+    assert result.output == b"part"
+    assert result.usage.bytes_out == 12
+    assert result.usage.streamed_chunks == 2
+
+
+def test_stream_without_sink_collects_chunks(bind: Callable[..., Plugin]) -> None:
+    assert bind().call(b"x", "stream").chunks == (b"x", b"x")
+
+
+def test_clock_and_random(bind: Callable[..., Plugin]) -> None:
+    plugin = bind()
+    now = int.from_bytes(plugin.call(b"", "clock").output, "little")
+    assert abs(now - time.time() * 1000) < 60_000
+    first, second = plugin.call(b"", "random").output, plugin.call(b"", "random").output
+    assert len(first) == 32 and first != second
+
+
+def test_fuel_grows_with_work(bind: Callable[..., Plugin]) -> None:
+    plugin = bind()
+    small = plugin.call(b"x", "spin").usage.fuel
+    large = plugin.call(b"x" * 10, "spin").usage.fuel
+    assert large > 5 * small
+
+
+def test_memory_usage_reports_growth(bind: Callable[..., Plugin]) -> None:
+    assert bind().call(b"xxx", "grow").usage.memory_bytes == 4 * 65536
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"x" * 5000 if self.path == "/big" else b"pong"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def http_port() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+def _http(plugin: Plugin, url: str) -> Any:
+    return json.loads(plugin.call(json.dumps({"url": url}).encode(), "http").output)
+
+
+def test_http_to_an_allowed_host(bind: Callable[..., Plugin], http_port: int) -> None:
+    response = _http(bind(), f"http://127.0.0.1:{http_port}/ping")
+    assert response["status"] == 200 and response["body"] == "pong"
+
+
+def test_http_to_another_host_is_denied(bind: Callable[..., Plugin], http_port: int) -> None:
+    with pytest.raises(PluginCallError) as info:
+        _http(bind(), f"http://localhost:{http_port}/ping")
+    assert json.loads(info.value.message)["code"] == "capability_denied"
+
+
+def test_http_response_cap(bind: Callable[..., Plugin], http_port: int) -> None:
+    with pytest.raises(PluginCallError) as info:
+        _http(bind(), f"http://127.0.0.1:{http_port}/big")
+    assert json.loads(info.value.message)["code"] == "limit_reached"
+
+
+class _Vectors:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def search(
+        self, tenant_id: str, collection: str, vector: list[float], k: int, filter: Any
+    ) -> list[dict[str, Any]]:
+        self.calls.append((tenant_id, collection))
+        return [{"id": "a", "score": 1.0, "payload": {"k": k}}]
+
+    def get(self, tenant_id: str, collection: str, ids: list[Any]) -> list[dict[str, Any]]:
+        return []
+
+    def upsert(self, tenant_id: str, collection: str, items: list[Mapping[str, Any]]) -> int:
+        return 0
+
+    def delete(self, tenant_id: str, collection: str, ids: list[Any]) -> int:
+        return 0
+
+
+def _search(plugin: Plugin, collection: str) -> Any:
+    body = json.dumps({"collection": collection, "vector": [1.0, 0.0], "k": 3}).encode()
+    return json.loads(plugin.call(body, "vsearch").output)
+
+
+def test_vectors_search_in_granted_collection(bind: Callable[..., Plugin]) -> None:
+    vectors = _Vectors()
+    plugin = bind(tenant_id="acme", services=HostServices(vectors=vectors))  # type: ignore[arg-type]
+    assert _search(plugin, "docs")["hits"][0]["payload"] == {"k": 3}
+    assert vectors.calls == [("acme", "docs")]
+
+
+def test_vectors_grant_narrows_collections(bind: Callable[..., Plugin]) -> None:
+    vectors = _Vectors()
+    plugin = bind(
+        grants={"vectors.read": {"collections": ["notes"]}},
+        services=HostServices(vectors=vectors),  # type: ignore[arg-type]
+    )
+    with pytest.raises(PluginCallError) as info:
+        _search(plugin, "docs")
+    assert json.loads(info.value.message)["code"] == "capability_denied"
+    assert vectors.calls == []
+
+
+def test_vectors_without_a_service_are_unavailable(bind: Callable[..., Plugin]) -> None:
+    with pytest.raises(PluginCallError) as info:
+        _search(bind(), "docs")
+    assert json.loads(info.value.message)["code"] == "unavailable"
+
+
+def test_output_limit_counts_streamed_chunks(sandbox: Sandbox, wasm: bytes) -> None:
+    manifest = parse_manifest(probe_manifest("[limits]\noutput_bytes = 10"))
+    plugin = sandbox.bind(sandbox.load(manifest, wasm))
+    assert plugin.call(b"abc", "stream").usage.bytes_out == 9
+    with pytest.raises(PluginCallError) as info:
+        plugin.call(b"abcd", "stream")
+    assert info.value.code == "plugin.output_too_large"
+
+
+def test_concurrent_calls_from_threads(bind: Callable[..., Plugin]) -> None:
+    plugin = bind(pool_size=4)
+    failures: list[str] = []
+
+    def worker(n: int) -> None:
+        for i in range(50):
+            data = f"{n}-{i}".encode()
+            if plugin.call(data, "echo").output != data:
+                failures.append(data.decode())
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert plugin.stats.calls == 200
+    assert plugin.pool.created <= 4
+
+
+async def test_acall_does_not_block_the_event_loop(bind: Callable[..., Plugin]) -> None:
+    plugin = bind()
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    result = await plugin.acall(b"x" * 10_000, "spin")
+    task.cancel()
+    assert result.usage.fuel > 10_000_000
+    assert ticks > 0

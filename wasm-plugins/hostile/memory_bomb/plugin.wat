@@ -1,0 +1,12 @@
+;; Hostile: memory.grow until it returns -1 (the cap), then trap (plugin.out_of_memory).
+(module
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 1024))
+  (func (export "abi_version") (result i32) i32.const 1)
+  (func (export "abi_alloc") (param $n i32) (result i32)
+    (local $p i32) global.get $heap local.set $p
+    global.get $heap local.get $n i32.add global.set $heap local.get $p)
+  (func (export "handle") (param i32 i32) (result i64)
+    (loop $grow
+      (br_if $grow (i32.ne (memory.grow (i32.const 16)) (i32.const -1))))
+    unreachable))
