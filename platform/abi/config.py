@@ -93,6 +93,14 @@ class ComputeSettings(Section):
 
 class AgentSettings(Section):
     llm_timeout_seconds: float = Field(60.0, gt=0)
+    health_check_seconds: float = Field(30.0, gt=0)
+    """How often LLM replicas are probed (``GET <base>/models``)."""
+    circuit_failure_threshold: int = Field(5, ge=1)
+    circuit_reset_seconds: float = Field(30.0, ge=0)
+    conversation_turns: int = Field(20, ge=1, le=1000)
+    """How many earlier turns of a conversation are fed to the backend."""
+    router_load_weight: float = Field(0.05, ge=0)
+    max_running_workflows: int = Field(256, ge=1)
 
 
 class ObservabilitySettings(Section):

@@ -94,6 +94,20 @@ class Platform:
         self.plugins = PluginService(self)
         self.register(self.plugins, plugin_migrations)
 
+        from abi.agents.service import MIGRATIONS as agent_migrations
+        from abi.agents.service import AgentService
+
+        self.agents = AgentService(
+            self.settings,
+            self.db,
+            self.events,
+            self.embedder,
+            secrets=self.security,
+            plugins=self.plugins,
+            vectors=self.vectors,
+        )
+        self.register(self.agents, agent_migrations)
+
     def register(self, component: Component, migrations: Sequence[Migration] = ()) -> None:
         """Add a component (started after those registered before it) and its migrations."""
         self._components.append(component)

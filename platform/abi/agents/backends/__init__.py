@@ -1,0 +1,1 @@
+"""The backends that produce an agent's answer: plugin, retrieval and LLM."""

@@ -1,0 +1,277 @@
+"""The agent registry: create, list, get, update and delete a tenant's agents.
+
+Every change writes a new version of the definition (kept in ``agent_versions``); the
+current one lives in ``agents``. An LLM API key is encrypted with the tenant's data key
+(``SecretBox``, the security layer) and stored apart from the spec. Listeners hear about
+every change (the router and service discovery keep their indexes current with them).
+"""
+
+from __future__ import annotations
+
+import builtins
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+
+from abi.agents import tables as t
+from abi.agents.spec import AgentSpec, LlmBackend
+from abi.errors import Conflict, InvalidInput, NotFound
+from abi.store import Database, TenantScope
+from abi.store.types import utcnow
+
+
+class SecretBox(Protocol):
+    """Per-tenant encryption at rest (``abi.security.Security`` fills it)."""
+
+    def encrypt(self, tenant_id: str, plaintext: bytes, context: bytes = b"") -> bytes: ...
+
+    def decrypt(self, tenant_id: str, ciphertext: bytes, context: bytes = b"") -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Agent:
+    """One agent's current definition."""
+
+    id: str
+    tenant_id: str
+    name: str
+    version: int
+    spec: AgentSpec
+    has_api_key: bool
+    created_at: datetime
+    updated_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "version": self.version,
+            "has_api_key": self.has_api_key,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            **self.spec.model_dump(mode="json", exclude={"name"}),
+        }
+
+
+Listener = Callable[[str, str, "Agent | None"], None]
+"""Called with (tenant_id, agent_id, agent) after a change; agent is None on delete."""
+
+
+def parse_spec(data: Any) -> AgentSpec:
+    """An AgentSpec from JSON-like data; errors name the offending field."""
+    if isinstance(data, AgentSpec):
+        return data
+    try:
+        return AgentSpec.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "definition"
+        raise InvalidInput(
+            f"agent definition is invalid at {where}: {first['msg']}",
+            code="agents.invalid_definition",
+        ) from exc
+
+
+def _secret_context(agent_id: str) -> bytes:
+    return f"agent-api-key:{agent_id}".encode()
+
+
+class AgentRegistry:
+    """Versioned agent definitions per tenant."""
+
+    def __init__(self, db: Database, secrets: SecretBox | None) -> None:
+        self.db = db
+        self.secrets = secrets
+        self._listeners: list[Listener] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener`` after every create, update and delete."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def _notify(self, tenant_id: str, agent_id: str, agent: Agent | None) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(tenant_id, agent_id, agent)
+
+    def _seal(self, tenant_id: str, agent_id: str, key: str) -> bytes:
+        if self.secrets is None:
+            raise InvalidInput(
+                "this platform has no encryption at rest configured, so it cannot store an "
+                "API key; configure the security layer",
+                code="agents.no_secret_storage",
+            )
+        return self.secrets.encrypt(tenant_id, key.encode(), _secret_context(agent_id))
+
+    @staticmethod
+    def _row_to_agent(row: sa.RowMapping) -> Agent:
+        return Agent(
+            id=row["id"],
+            tenant_id=row["tenant_id"],
+            name=row["name"],
+            version=row["version"],
+            spec=AgentSpec.model_validate(row["spec"]),
+            has_api_key=row["secret"] is not None,
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    def create(self, tenant_id: str, definition: Any) -> Agent:
+        """Store a new agent (version 1); Conflict when the name is taken."""
+        spec, key = parse_spec(definition).without_secret()
+        scope = TenantScope(tenant_id)
+        agent_id = "ag_" + uuid.uuid4().hex[:16]
+        now = utcnow()
+        secret = self._seal(tenant_id, agent_id, key) if key else None
+        with self.db.begin() as conn:
+            if scope.one(conn, t.agents, t.agents.c.name == spec.name) is not None:
+                raise Conflict(f"agent {spec.name!r} already exists", code="agents.exists")
+            document = spec.model_dump(mode="json")
+            scope.insert(
+                conn,
+                t.agents,
+                {
+                    "id": agent_id,
+                    "name": spec.name,
+                    "version": 1,
+                    "spec": document,
+                    "secret": secret,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
+            scope.insert(
+                conn,
+                t.agent_versions,
+                {"agent_id": agent_id, "version": 1, "spec": document, "created_at": now},
+            )
+        agent = Agent(agent_id, tenant_id, spec.name, 1, spec, secret is not None, now, now)
+        self._notify(tenant_id, agent_id, agent)
+        return agent
+
+    def _row(self, conn: sa.Connection, scope: TenantScope, ref: str) -> sa.RowMapping:
+        row = scope.one(conn, t.agents, sa.or_(t.agents.c.id == ref, t.agents.c.name == ref))
+        if row is None:
+            raise NotFound(f"agent {ref!r} does not exist", code="agents.not_found")
+        return row
+
+    def get(self, tenant_id: str, ref: str) -> Agent:
+        """The agent with id or name ``ref``."""
+        with self.db.begin() as conn:
+            return self._row_to_agent(self._row(conn, TenantScope(tenant_id), ref))
+
+    def list(self, tenant_id: str) -> list[Agent]:
+        """The tenant's agents by name."""
+        with self.db.begin() as conn:
+            rows = TenantScope(tenant_id).all(conn, t.agents, order_by=[t.agents.c.name])
+        return [self._row_to_agent(row) for row in rows]
+
+    def list_all(self) -> builtins.list[Agent]:
+        """Every tenant's agents (for building in-memory indexes at start)."""
+        with self.db.begin() as conn:
+            rows = conn.execute(sa.select(t.agents)).mappings().all()
+        return [self._row_to_agent(row) for row in rows]
+
+    def fingerprint(self, tenant_id: str) -> tuple[int, str]:
+        """(number of agents, latest update): changes whenever the tenant's agents do."""
+        a = t.agents
+        with self.db.begin() as conn:
+            count, latest = conn.execute(
+                sa.select(sa.func.count(), sa.func.max(a.c.updated_at)).where(
+                    a.c.tenant_id == tenant_id
+                )
+            ).one()
+        return int(count), str(latest)
+
+    def update(self, tenant_id: str, ref: str, definition: Any) -> Agent:
+        """Replace the definition (version + 1). An LLM backend without ``api_key`` keeps the
+        stored key; ``api_key: ""`` removes it; a backend of another kind drops it."""
+        spec, key = parse_spec(definition).without_secret()
+        scope = TenantScope(tenant_id)
+        now = utcnow()
+        with self.db.begin() as conn:
+            row = self._row(conn, scope, ref)
+            agent_id = row["id"]
+            clash = scope.one(
+                conn, t.agents, t.agents.c.name == spec.name, t.agents.c.id != agent_id
+            )
+            if clash is not None:
+                raise Conflict(f"agent {spec.name!r} already exists", code="agents.exists")
+            secret: bytes | None = row["secret"]
+            if not isinstance(spec.backend, LlmBackend) or key == "":
+                secret = None
+            elif key:
+                secret = self._seal(tenant_id, agent_id, key)
+            version = row["version"] + 1
+            document = spec.model_dump(mode="json")
+            scope.update(
+                conn,
+                t.agents,
+                {
+                    "name": spec.name,
+                    "version": version,
+                    "spec": document,
+                    "secret": secret,
+                    "updated_at": now,
+                },
+                t.agents.c.id == agent_id,
+            )
+            scope.insert(
+                conn,
+                t.agent_versions,
+                {"agent_id": agent_id, "version": version, "spec": document, "created_at": now},
+            )
+        agent = Agent(
+            agent_id,
+            tenant_id,
+            spec.name,
+            version,
+            spec,
+            secret is not None,
+            row["created_at"],
+            now,
+        )
+        self._notify(tenant_id, agent_id, agent)
+        return agent
+
+    def delete(self, tenant_id: str, ref: str) -> None:
+        """Remove an agent and its version history."""
+        scope = TenantScope(tenant_id)
+        with self.db.begin() as conn:
+            agent_id = self._row(conn, scope, ref)["id"]
+            scope.delete(conn, t.agent_versions, t.agent_versions.c.agent_id == agent_id)
+            scope.delete(conn, t.agents, t.agents.c.id == agent_id)
+        self._notify(tenant_id, agent_id, None)
+
+    def versions(self, tenant_id: str, ref: str) -> builtins.list[tuple[int, AgentSpec, datetime]]:
+        """Every stored definition of the agent, oldest first."""
+        scope = TenantScope(tenant_id)
+        with self.db.begin() as conn:
+            agent_id = self._row(conn, scope, ref)["id"]
+            rows = scope.all(
+                conn,
+                t.agent_versions,
+                t.agent_versions.c.agent_id == agent_id,
+                order_by=[t.agent_versions.c.version],
+            )
+        return [
+            (row["version"], AgentSpec.model_validate(row["spec"]), row["created_at"])
+            for row in rows
+        ]
+
+    def api_key(self, agent: Agent) -> str | None:
+        """The agent's decrypted LLM API key, or None."""
+        with self.db.begin() as conn:
+            row = TenantScope(agent.tenant_id).one(conn, t.agents, t.agents.c.id == agent.id)
+        if row is None or row["secret"] is None or self.secrets is None:
+            return None
+        plain = self.secrets.decrypt(agent.tenant_id, row["secret"], _secret_context(agent.id))
+        return plain.decode()

@@ -1,0 +1,1 @@
+"""Workflows: definitions of steps calling agents and plugins, their engine and their runs."""
