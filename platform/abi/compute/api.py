@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +21,10 @@ import numpy.typing as npt
 from abi.compute import reference as ref
 from abi.compute.reference import F32, I64, Metric
 from abi.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from abi.compute.device import OpenCLDevice
+    from abi.compute.dispatch import Dispatcher
 
 log = logging.getLogger("abi.compute")
 
@@ -49,26 +54,45 @@ class Compute:
     per operation and size from a calibration measured once per device and cached on disk.
     """
 
-    def __init__(self, backend: Backend = "auto", cache_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        backend: Backend = "auto",
+        cache_dir: Path | None = None,
+        *,
+        devices: tuple[str, ...] = (),
+        split: bool = True,
+    ) -> None:
         if backend not in ("auto", "opencl", "numpy"):
             raise InvalidInput(f"unknown compute backend {backend!r}; use auto, opencl or numpy")
         self.backend: Backend = backend
         self.cache_dir = cache_dir
+        self.device_filter = devices
+        self.split = split
         self._lock = threading.Lock()
-        self._dispatcher: Any = None
+        self._dispatcher: Dispatcher | None = None
         self._dispatcher_ready = backend == "numpy"
+
+    @classmethod
+    def from_dispatcher(cls, dispatcher: Dispatcher, *, split: bool = True) -> Compute:
+        """A Compute over already opened devices (tests, benchmarks, embedding hosts)."""
+        compute = cls(dispatcher.backend, split=split)  # type: ignore[arg-type]
+        compute._dispatcher = dispatcher
+        compute._dispatcher_ready = True
+        return compute
 
     # -- dispatch -----------------------------------------------------------------------
 
     @property
-    def dispatcher(self) -> Any:
-        """The device dispatcher (built on first use), or None on the numpy backend."""
+    def dispatcher(self) -> Dispatcher | None:
+        """The device dispatcher (opened on first use), or None when computing with numpy."""
         if not self._dispatcher_ready:
             with self._lock:
                 if not self._dispatcher_ready:
                     from abi.compute.dispatch import Dispatcher
 
-                    self._dispatcher = Dispatcher.create(self.backend, self.cache_dir)
+                    self._dispatcher = Dispatcher.create(
+                        self.backend, self.cache_dir, self.device_filter
+                    )
                     self._dispatcher_ready = True
         return self._dispatcher
 
@@ -76,16 +100,19 @@ class Compute:
         self,
         op: str,
         work: float,
-        device_fn: str,
         numpy_fn: Callable[[], Any],
-        *args: Any,
-        **kwargs: Any,
+        device_fn: Callable[[OpenCLDevice], Any],
+        *,
+        split_fn: Callable[[OpenCLDevice, slice], Any] | None = None,
+        rows: int = 0,
     ) -> Any:
         dispatcher = self.dispatcher
         if dispatcher is not None:
-            device = dispatcher.pick(op, work)
-            if device is not None:
-                return getattr(device, device_fn)(*args, **kwargs)
+            found = dispatcher.candidates(op, work)
+            if split_fn is not None and self.split and len(found) > 1 and rows >= 2 * len(found):
+                return _split_rows(found, rows, split_fn)
+            if found:
+                return device_fn(found[0][0])
         return numpy_fn()
 
     def describe(self) -> dict[str, Any]:
@@ -93,28 +120,37 @@ class Compute:
         dispatcher = self.dispatcher
         if dispatcher is None:
             return {"backend": self.backend, "active": "numpy", "devices": []}
-        described: dict[str, Any] = dispatcher.describe()
+        described = dispatcher.describe()
         return {"backend": self.backend, **described}
 
     # -- distances and search -----------------------------------------------------------
 
     def inner_products(self, q: npt.ArrayLike, x: npt.ArrayLike) -> F32:
-        """``q @ x.T`` for queries (nq, d) and vectors (nx, d): (nq, nx) float32."""
-        qm, xm = ref.as_matrix("queries", q), ref.as_matrix("vectors", x)
-        ref.check_same_dim(qm, xm)
-        work = 2.0 * qm.shape[0] * xm.shape[0] * qm.shape[1]
-        return self._run(  # type: ignore[no-any-return]
-            "distances", work, "distances", lambda: ref.inner_products(qm, xm), qm, xm, "dot"
-        )
+        """``q @ x.T`` for queries (nq, d) and vectors (nx, d): (nq, nx) float32.
+        float16 inputs (both) are read as half precision on the device, computed in f32."""
+        return self._distances(q, x, "dot")
 
     def distances(self, q: npt.ArrayLike, x: npt.ArrayLike, metric: Metric = "l2") -> F32:
         """Pairwise distances (nq, nx); smaller is closer (see :data:`reference.Metric`)."""
-        m = ref.check_metric(metric)
-        qm, xm = ref.as_matrix("queries", q), ref.as_matrix("vectors", x)
-        ref.check_same_dim(qm, xm)
+        return self._distances(q, x, ref.check_metric(metric))
+
+    def _distances(self, q: npt.ArrayLike, x: npt.ArrayLike, mode: str) -> F32:
+        qm, xm = _pair(q, x)
         work = 2.0 * qm.shape[0] * xm.shape[0] * qm.shape[1]
+
+        def on_numpy() -> F32:
+            q32, x32 = _f32(qm), _f32(xm)
+            if mode == "dot":
+                return ref.inner_products(q32, x32)
+            return ref.distances(q32, x32, mode)  # type: ignore[arg-type]
+
         return self._run(  # type: ignore[no-any-return]
-            "distances", work, "distances", lambda: ref.distances(qm, xm, m), qm, xm, m
+            "distances",
+            work,
+            on_numpy,
+            lambda dev: dev.distances(qm, xm, mode),
+            split_fn=lambda dev, part: dev.distances(qm[part], xm, mode),
+            rows=qm.shape[0],
         )
 
     def l2_distances(self, q: npt.ArrayLike, x: npt.ArrayLike) -> F32:
@@ -130,9 +166,11 @@ class Compute:
         ``k`` larger than the row keeps the whole row."""
         s = ref.as_matrix("scores", scores)
         _check_k(k)
-        work = float(s.size)
         return self._run(  # type: ignore[no-any-return]
-            "topk", work, "topk", lambda: ref.topk(s, k, largest), s, k, largest
+            "topk",
+            float(s.size),
+            lambda: ref.topk(s, k, largest),
+            lambda dev: dev.topk(s, k, largest),
         )
 
     def knn(
@@ -141,14 +179,18 @@ class Compute:
         """Exact k nearest neighbours of every query among the rows of ``x``:
         (distances (nq, k) ascending, row indices (nq, k)); ``k`` is capped at ``len(x)``."""
         m = ref.check_metric(metric)
-        qm, xm = ref.as_matrix("queries", q), ref.as_matrix("vectors", x)
-        ref.check_same_dim(qm, xm)
+        qm, xm = _pair(q, x)
         _check_k(k)
         if xm.shape[0] == 0:
             return (np.zeros((qm.shape[0], 0), np.float32), np.zeros((qm.shape[0], 0), np.int64))
         work = 2.0 * qm.shape[0] * xm.shape[0] * qm.shape[1]
         return self._run(  # type: ignore[no-any-return]
-            "knn", work, "knn", lambda: ref.topk(ref.distances(qm, xm, m), k, False), qm, xm, k, m
+            "knn",
+            work,
+            lambda: ref.topk(ref.distances(_f32(qm), _f32(xm), m), k, False),
+            lambda dev: dev.knn(qm, xm, k, m),
+            split_fn=lambda dev, part: dev.knn(qm[part], xm, k, m),
+            rows=qm.shape[0],
         )
 
     # -- linear algebra -----------------------------------------------------------------
@@ -177,18 +219,11 @@ class Compute:
             cm = ref.as_matrix("c", c)
             if cm.shape != (m, n):
                 raise InvalidInput(f"c must be {m}x{n} to match op(a) @ op(b), got {cm.shape}")
-        work = 2.0 * m * n * k
         return self._run(  # type: ignore[no-any-return]
             "gemm",
-            work,
-            "gemm",
+            2.0 * m * n * k,
             lambda: ref.gemm(am, bm.T if trans_b else bm, alpha, beta, cm),
-            am,
-            bm,
-            alpha,
-            beta,
-            cm,
-            trans_b,
+            lambda dev: dev.gemm(am, bm, alpha=alpha, beta=beta, c=cm, trans_b=trans_b),
         )
 
     def matmul(self, a: npt.ArrayLike, b: npt.ArrayLike) -> F32:
@@ -204,7 +239,7 @@ class Compute:
         arr = np.ascontiguousarray(x, dtype=np.float32)
         fn: Callable[[F32], F32] = getattr(ref, name)
         return self._run(  # type: ignore[no-any-return]
-            "elementwise", float(arr.size), "activation", lambda: fn(arr), name, arr
+            name, float(arr.size), lambda: fn(arr), lambda dev: dev.activation(name, arr)
         )
 
     def relu(self, x: npt.ArrayLike) -> F32:
@@ -225,7 +260,9 @@ class Compute:
         if arr.ndim == 0 or arr.shape[-1] == 0:
             raise InvalidInput("softmax needs at least one element on the last axis")
         rows = arr.reshape(-1, arr.shape[-1])
-        out = self._run("rowwise", float(rows.size), "softmax", lambda: ref.softmax(rows), rows)
+        out = self._run(
+            "softmax", float(rows.size), lambda: ref.softmax(rows), lambda dev: dev.softmax(rows)
+        )
         return np.asarray(out).reshape(arr.shape)
 
     def layer_norm(
@@ -243,14 +280,10 @@ class Compute:
             )
         rows = arr.reshape(-1, d)
         out = self._run(
-            "rowwise",
-            float(rows.size),
             "layer_norm",
+            float(rows.size),
             lambda: ref.layer_norm(rows, g, b, eps),
-            rows,
-            g,
-            b,
-            eps,
+            lambda dev: dev.layer_norm(rows, g, b, eps),
         )
         return np.asarray(out).reshape(arr.shape)
 
@@ -276,11 +309,8 @@ class Compute:
         return self._run(  # type: ignore[no-any-return]
             "kmeans_update",
             float(dm.size),
-            "kmeans_update",
             lambda: ref.kmeans_update(dm, assign, cm),
-            dm,
-            assign,
-            cm,
+            lambda dev: dev.kmeans_update(dm, assign, cm),
         )
 
     def kmeans(
@@ -349,18 +379,14 @@ class Compute:
         """In place on ``param`` and ``velocity`` (float32, C-contiguous, same shape)."""
         _check_state(param, grad, velocity)
         self._run(
-            "elementwise",
-            float(param.size),
             "sgd_momentum",
+            float(param.size),
             lambda: ref.sgd_momentum(
                 param, grad, velocity, lr=lr, momentum=momentum, weight_decay=weight_decay
             ),
-            param,
-            grad,
-            velocity,
-            lr,
-            momentum,
-            weight_decay,
+            lambda dev: dev.sgd_momentum(
+                param, grad, velocity, lr=lr, momentum=momentum, weight_decay=weight_decay
+            ),
         )
 
     def adam_step(
@@ -382,9 +408,8 @@ class Compute:
         if step < 1:
             raise InvalidInput("adam step numbers start at 1")
         self._run(
-            "elementwise",
-            float(param.size),
             "adam",
+            float(param.size),
             lambda: ref.adam(
                 param,
                 grad,
@@ -397,16 +422,18 @@ class Compute:
                 eps=eps,
                 weight_decay=weight_decay,
             ),
-            param,
-            grad,
-            m,
-            v,
-            step,
-            lr,
-            beta1,
-            beta2,
-            eps,
-            weight_decay,
+            lambda dev: dev.adam(
+                param,
+                grad,
+                m,
+                v,
+                step=step,
+                lr=lr,
+                beta1=beta1,
+                beta2=beta2,
+                eps=eps,
+                weight_decay=weight_decay,
+            ),
         )
 
     def close(self) -> None:
@@ -433,3 +460,39 @@ def _check_state(param: F32, *others: F32) -> None:
             raise InvalidInput(
                 f"optimizer arrays must share the parameter's shape {param.shape}, got {arr.shape}"
             )
+
+
+def _pair(q: npt.ArrayLike, x: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Queries and vectors as matrices of one dimension: float16 when both are float16
+    (read as half on the device), float32 otherwise."""
+    half = np.asarray(q).dtype == np.float16 and np.asarray(x).dtype == np.float16
+    dtype = np.float16 if half else np.float32
+    qm, xm = ref.as_matrix("queries", q, dtype), ref.as_matrix("vectors", x, dtype)
+    ref.check_same_dim(qm, xm)
+    return qm, xm
+
+
+def _f32(a: np.ndarray) -> F32:
+    return a.astype(np.float32, copy=False)
+
+
+def _split_rows(
+    found: list[tuple[OpenCLDevice, float]],
+    rows: int,
+    part_fn: Callable[[OpenCLDevice, slice], Any],
+) -> Any:
+    """Split the rows across devices in proportion to their measured rates, run the parts
+    concurrently and stack the results (arrays, or tuples of arrays)."""
+    rates = np.array([rate for _, rate in found], dtype=np.float64)
+    bounds = np.round(np.cumsum(rates / rates.sum()) * rows).astype(int)
+    starts = [0, *bounds[:-1].tolist()]
+    parts = [
+        (dev, slice(lo, hi))
+        for (dev, _), lo, hi in zip(found, starts, bounds.tolist(), strict=True)
+        if hi > lo
+    ]
+    with ThreadPoolExecutor(len(parts), thread_name_prefix="abi-compute") as pool:
+        results = list(pool.map(lambda pair: part_fn(*pair), parts))
+    if isinstance(results[0], tuple):
+        return tuple(np.concatenate(items) for items in zip(*results, strict=True))
+    return np.concatenate(results)
