@@ -35,6 +35,7 @@ from abi.server.routes import (
     plugins,
     tenants,
     traces,
+    vectors,
     ws,
 )
 
@@ -50,6 +51,7 @@ BLUEPRINTS: list[Blueprint] = [
     performance.blueprint,
     admin.blueprint,
     plugins.blueprint,
+    vectors.blueprint,
 ]
 """Every resource's blueprint; each subsystem adds its own line."""
 
