@@ -20,7 +20,9 @@ MAX_PASSAGES = 10_000
 class VectorStoreLike(Protocol):
     """The part of :class:`abi.vectors.store.VectorStore` agent memory uses."""
 
-    def create_collection(self, tenant_id: str, name: str, dim: int, **options: Any) -> Any: ...
+    def create_collection(
+        self, tenant_id: str, name: str, dim: int, *, metric: str = "cosine"
+    ) -> Any: ...
 
     def describe_collection(self, tenant_id: str, name: str) -> dict[str, Any]: ...
 

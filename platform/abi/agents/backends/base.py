@@ -66,21 +66,25 @@ class Answer:
 
 
 class PluginUsageLike(Protocol):
-    fuel: int
-    wall_us: int
+    @property
+    def fuel(self) -> int: ...
+
+    @property
+    def wall_us(self) -> int: ...
 
 
 class PluginResultLike(Protocol):
-    output: bytes
-    usage: PluginUsageLike
+    @property
+    def output(self) -> bytes: ...
+
+    @property
+    def usage(self) -> PluginUsageLike: ...
 
 
 class PluginRunner(Protocol):
     """Calls an installed plugin of a tenant in the sandbox (``platform.plugins``)."""
 
-    def invoke(
-        self, tenant_id: str, name: str, entry: str, input_bytes: bytes
-    ) -> PluginResultLike: ...
+    def invoke(self, tenant_id: str, name: str, entry: str, data: bytes, /) -> PluginResultLike: ...
 
 
 class MemorySearch(Protocol):
