@@ -15,6 +15,7 @@ def cli() -> None:
 
 # Command groups register themselves below, one import per module.
 from abi.cli.client import client  # noqa: E402
+from abi.cli.db import db  # noqa: E402
 from abi.cli.plugin import plugin  # noqa: E402
 from abi.cli.serve import serve  # noqa: E402
 from abi.cli.tenant import tenant  # noqa: E402
@@ -25,6 +26,7 @@ cli.add_command(tenant)
 cli.add_command(client)
 cli.add_command(plugin)
 cli.add_command(token)
+cli.add_command(db)
 
 
 def main() -> None:
