@@ -1,0 +1,205 @@
+"""The plugin benchmark behind ``abi bench plugins``: warm, naive, fresh and two-thread call
+throughput, and module load times, each with its same-run baseline.
+
+Figures are measured in rounds that alternate the paths being compared (this machine's speed
+swings within seconds) and the median round is reported.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import wasmtime
+
+from abi.config import PluginSettings
+from abi.plugins.engine import WASMTIME_VERSION
+from abi.plugins.manifest import parse_manifest
+from abi.plugins.sandbox import LoadedPlugin, Plugin, Sandbox
+
+ECHO_WAT = """
+(module
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 1024))
+  (func (export "abi_version") (result i32) i32.const 1)
+  (func (export "abi_alloc") (param $n i32) (result i32)
+    (local $p i32) global.get $heap local.set $p
+    global.get $heap local.get $n i32.add global.set $heap local.get $p)
+  (func (export "abi_reset") i32.const 1024 global.set $heap)
+  (func (export "handle") (param $p i32) (param $n i32) (result i64)
+    (i64.or (i64.shl (i64.extend_i32_u (local.get $p)) (i64.const 32))
+            (i64.extend_i32_u (local.get $n))))
+  (func (export "spin") (param $p i32) (param $n i32) (result i64)
+    (local $i i32) (local $acc i32)
+    (local.set $i (i32.const 200000))
+    (block $done (loop $l
+      (br_if $done (i32.eqz (local.get $i)))
+      (local.set $acc (i32.add (i32.mul (local.get $acc) (i32.const 31)) (local.get $i)))
+      (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+      (br $l)))
+    (i64.extend_i32_u (i32.and (local.get $acc) (i32.const 0))))
+)
+"""
+MANIFEST = 'name = "bench"\nversion = "1.0.0"\nentry_points = ["handle", "spin"]\n'
+
+
+def large_module_wat(functions: int = 100, ops: int = 150) -> str:
+    """A valid ABI v1 module of about 100 KB: the echo plugin plus ``functions`` functions of
+    ``ops`` arithmetic steps each (about 1 KB of code per function, like compiled code)."""
+    funcs = []
+    for i in range(functions):
+        body = "(local.get $x)"
+        for j in range(ops):
+            if j % 8:
+                body = f"(i32.add (i32.mul {body} (i32.const {i * 31 + j * 7 + 3})) (local.get $x))"
+            else:
+                body = f"(local.tee $x {body})"
+        funcs.append(f'(func $f{i} (export "f{i}") (param $x i32) (result i32) {body})')
+    return ECHO_WAT.rstrip().rstrip(")") + "\n" + "\n".join(funcs) + ")\n"
+
+
+@dataclass
+class Rounds:
+    """Per-path samples across rounds."""
+
+    samples: dict[str, list[float]]
+
+    def median(self, key: str) -> float:
+        return statistics.median(self.samples[key])
+
+
+def _rate(fn: Callable[[], Any], calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return calls / (time.perf_counter() - start)
+
+
+def _naive_caller(sandbox: Sandbox, wasm: bytes, payload: bytes) -> Callable[[], bytes]:
+    """The typed wasmtime-py path: Func.__call__ + Memory.read/write, same limits per call."""
+    module = wasmtime.Module(sandbox.engine, wasm)
+    store = wasmtime.Store(sandbox.engine)
+    store.set_limits(memory_size=64 << 20)
+    instance = wasmtime.Linker(sandbox.engine).instantiate(store, module)
+    exports = instance.exports(store)
+    alloc, handle, reset, memory = (
+        exports["abi_alloc"],
+        exports["handle"],
+        exports["abi_reset"],
+        exports["memory"],
+    )
+    assert isinstance(alloc, wasmtime.Func) and isinstance(handle, wasmtime.Func)
+    assert isinstance(reset, wasmtime.Func) and isinstance(memory, wasmtime.Memory)
+    ticks = sandbox.ticker.ticks_for(5000)
+
+    def call() -> bytes:
+        store.set_fuel(100_000_000)
+        store.set_epoch_deadline(ticks)
+        ptr = alloc(store, len(payload))
+        memory.write(store, payload, ptr)
+        result = handle(store, ptr, len(payload))
+        out_ptr, out_len = result >> 32, result & 0xFFFFFFFF
+        out = bytes(memory.read(store, out_ptr, out_ptr + out_len))
+        reset(store)
+        return out
+
+    return call
+
+
+def _p50_us(plugin: Plugin, payload: bytes, calls: int) -> float:
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter_ns()
+        plugin.call(payload)
+        times.append(time.perf_counter_ns() - start)
+    return statistics.median(times) / 1000
+
+
+def _threaded_rate(plugin: Plugin, entry: str, threads: int, calls_each: int) -> float:
+    barrier = threading.Barrier(threads + 1)
+
+    def worker() -> None:
+        barrier.wait()
+        for _ in range(calls_each):
+            plugin.call(b"", entry)
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for thread in pool:
+        thread.join()
+    return threads * calls_each / (time.perf_counter() - start)
+
+
+def _load_times(settings: PluginSettings, wasm: bytes, repeats: int) -> tuple[float, float]:
+    manifest = parse_manifest(MANIFEST)
+    cold, cached = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(repeats):
+            folder = Path(tmp) / str(i)
+            start = time.perf_counter()
+            plugin = Sandbox(settings, folder).load(manifest, wasm)
+            cold.append((time.perf_counter() - start) * 1000)
+            assert not plugin.compiled.from_cache
+            start = time.perf_counter()
+            plugin = Sandbox(settings, folder).load(manifest, wasm)
+            cached.append((time.perf_counter() - start) * 1000)
+            assert plugin.compiled.from_cache
+    return statistics.median(cold), statistics.median(cached)
+
+
+def run_benchmark(*, calls: int = 20_000, rounds: int = 3, load_repeats: int = 5) -> dict[str, Any]:
+    """Measure everything; ``calls`` per round for the tiny-plugin paths."""
+    settings = PluginSettings()
+    sandbox = Sandbox(settings)
+    wasm = bytes(wasmtime.wat2wasm(ECHO_WAT))
+    loaded: LoadedPlugin = sandbox.load(parse_manifest(MANIFEST), wasm)
+    warm = sandbox.bind(loaded, pool_size=4)
+    fresh = sandbox.bind(loaded, fresh=True)
+    payload = b"x" * 100
+    assert warm.call(payload).output == payload
+    naive = _naive_caller(sandbox, wasm, payload)
+    assert naive() == payload
+    samples: dict[str, list[float]] = {k: [] for k in ("warm", "naive", "fresh", "one", "two")}
+    spin_calls = max(20, calls // 200)
+    for _ in range(rounds):
+        samples["warm"].append(_rate(lambda: warm.call(payload), calls))
+        samples["naive"].append(_rate(naive, calls // 4))
+        samples["fresh"].append(_rate(lambda: fresh.call(payload), calls // 4))
+        samples["one"].append(_threaded_rate(warm, "spin", 1, spin_calls))
+        samples["two"].append(_threaded_rate(warm, "spin", 2, spin_calls))
+    r = Rounds(samples)
+    big = bytes(wasmtime.wat2wasm(large_module_wat()))
+    load_cold_ms, load_cached_ms = _load_times(settings, big, load_repeats)
+    warm_rate, naive_rate = r.median("warm"), r.median("naive")
+    spin_fuel = warm.call(b"", "spin").usage.fuel
+    p50_us = _p50_us(warm, payload, min(calls, 5000))
+    warm.close()
+    fresh.close()
+    return {
+        "warm_calls_per_s": round(warm_rate),
+        "warm_p50_us": round(p50_us, 2),
+        "naive_calls_per_s": round(naive_rate),
+        "warm_vs_naive": round(warm_rate / naive_rate, 2),
+        "fresh_calls_per_s": round(r.median("fresh")),
+        "load_cold_ms": round(load_cold_ms, 2),
+        "load_cached_ms": round(load_cached_ms, 3),
+        "load_cold_vs_cached": round(load_cold_ms / load_cached_ms, 1),
+        "module_bytes": len(big),
+        "one_thread_calls_per_s": round(r.median("one"), 1),
+        "two_thread_calls_per_s": round(r.median("two"), 1),
+        "two_thread_speedup": round(r.median("two") / r.median("one"), 2),
+        "spin_call_fuel": spin_fuel,
+        "payload_bytes": len(payload),
+        "rounds": rounds,
+        "calls_per_round": calls,
+        "wasmtime": WASMTIME_VERSION,
+    }

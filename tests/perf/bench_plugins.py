@@ -1,0 +1,27 @@
+"""Plugin benchmark at small sizes: `python tests/perf/bench_plugins.py [--json]`.
+
+Prints figures and same-run ratios (warm fast path vs the typed wasmtime-py path, cached vs
+cold load, two threads vs one); it never passes or fails on wall time. The full-size run is
+`abi bench plugins`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from abi.plugins.benchmark import run_benchmark
+
+
+def main(argv: list[str]) -> int:
+    figures = run_benchmark(calls=5_000, rounds=2, load_repeats=2)
+    if "--json" in argv:
+        print(json.dumps(figures, indent=2, sort_keys=True))
+    else:
+        for key, value in figures.items():
+            print(f"{key:28} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
