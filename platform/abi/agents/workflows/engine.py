@@ -78,10 +78,15 @@ class RunCancelled(AbiError):
 
 
 class StepFailed(AbiError):
-    """A step failed after its retries; the run failed with it."""
+    """A step failed after its retries; the run failed with it. ``error`` holds the failed
+    step's id, error code and message and its number of attempts."""
 
     code = "workflows.step_failed"
     status = 500
+
+    def __init__(self, message: str, error: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.error = error
 
 
 @dataclass
@@ -155,7 +160,7 @@ class WorkflowEngine:
         except RunCancelled:
             await self._finish(run, "cancelled", error=_CANCELLED)
         except StepFailed as exc:
-            await self._finish(run, "failed", error={**exc.details, "message": exc.message})
+            await self._finish(run, "failed", error=exc.error)
         except AbiError as exc:
             await self._finish(run, "failed", error=_error(exc))
         else:
@@ -288,7 +293,7 @@ class WorkflowEngine:
         attempts: int,
         started: float,
     ) -> StepResult | None:
-        error = exc.details if isinstance(exc, StepFailed) else _error(exc)
+        error = exc.error if isinstance(exc, StepFailed) else _error(exc)
         if record is not None:
             await asyncio.to_thread(
                 self.runs.step_finished,
@@ -314,9 +319,7 @@ class WorkflowEngine:
                 raise exc
             raise StepFailed(
                 f"step {step.id!r} failed after {attempts} attempt(s): {error['message']}",
-                step_id=step.id,
-                code=error["code"],
-                attempts=attempts,
+                {**error, "step_id": step.id, "attempts": attempts},
             )
         run.steps[step.id] = {"status": "failed", "output": None, "text": "", "error": error}
         await self._save(run, checkpoint=run.steps)
