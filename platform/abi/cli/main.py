@@ -14,10 +14,14 @@ def cli() -> None:
 
 
 # Command groups register themselves below, one import per module.
+from abi.cli import plugin_registry  # noqa: E402, F401  (publish, install, grant, list, dev...)
 from abi.cli.bench import bench  # noqa: E402
 from abi.cli.client import client  # noqa: E402
 from abi.cli.db import db  # noqa: E402
 from abi.cli.plugin import plugin  # noqa: E402
+from abi.cli.plugin_author import build as plugin_build  # noqa: E402
+from abi.cli.plugin_author import new as plugin_new  # noqa: E402
+from abi.cli.plugin_author import test as plugin_test  # noqa: E402
 from abi.cli.serve import serve  # noqa: E402
 from abi.cli.tenant import tenant  # noqa: E402
 from abi.cli.token import token  # noqa: E402
@@ -27,6 +31,9 @@ cli.add_command(tenant)
 cli.add_command(client)
 cli.add_command(plugin)
 cli.add_command(bench)
+plugin.add_command(plugin_new)
+plugin.add_command(plugin_build)
+plugin.add_command(plugin_test)
 cli.add_command(token)
 cli.add_command(db)
 
