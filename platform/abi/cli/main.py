@@ -16,6 +16,7 @@ def cli() -> None:
 # Command groups register themselves below, one import per module.
 from abi.cli import plugin_registry  # noqa: E402, F401  (publish, install, grant, list, dev...)
 from abi.cli.bench import bench  # noqa: E402
+from abi.cli.bench_all import bench_all  # noqa: E402
 from abi.cli.client import client  # noqa: E402
 from abi.cli.db import db  # noqa: E402
 from abi.cli.plugin import plugin  # noqa: E402
@@ -31,6 +32,7 @@ cli.add_command(tenant)
 cli.add_command(client)
 cli.add_command(plugin)
 cli.add_command(bench)
+bench.add_command(bench_all)
 plugin.add_command(plugin_new)
 plugin.add_command(plugin_build)
 plugin.add_command(plugin_test)
