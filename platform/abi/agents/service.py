@@ -256,6 +256,22 @@ class AgentService:
 
         return self.loop.run(run(), timeout)
 
+    async def wait_run(self, tenant_id: str, run_id: str) -> dict[str, Any]:
+        """The run once it has finished (awaitable from any event loop); a run executing in
+        another process is polled."""
+
+        async def waiter() -> dict[str, Any]:
+            task = self._tasks.get(run_id)
+            if task is not None:
+                await asyncio.wait([task])
+            while True:
+                run = await asyncio.to_thread(self.runs.get, tenant_id, run_id)
+                if run["status"] in FINISHED:
+                    return run
+                await asyncio.sleep(0.1)
+
+        return await self.loop.run_async(waiter())
+
     def resume_run(self, tenant_id: str, run_id: str) -> dict[str, Any]:
         """Continue a run that a stopped process left unfinished, from its checkpoint (the
         steps it finished are not run again)."""

@@ -26,6 +26,7 @@ from abi.server import middleware
 from abi.server.context import PLATFORM_KEY
 from abi.server.routes import (
     admin,
+    agents,
     audit,
     clients,
     health,
@@ -36,6 +37,7 @@ from abi.server.routes import (
     tenants,
     traces,
     vectors,
+    workflows,
     ws,
 )
 
@@ -52,6 +54,8 @@ BLUEPRINTS: list[Blueprint] = [
     admin.blueprint,
     plugins.blueprint,
     vectors.blueprint,
+    agents.blueprint,
+    workflows.blueprint,
 ]
 """Every resource's blueprint; each subsystem adds its own line."""
 
