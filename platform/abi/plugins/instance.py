@@ -47,6 +47,14 @@ class InstanceSpec:
     context: HostContext
     host_call_seconds: float
 
+    @property
+    def engine_ptr(self) -> int:
+        return rawcall.pointer_value(self.engine.ptr())
+
+    @property
+    def pre_ptr(self) -> int:
+        return rawcall.pointer_value(self.pre.ptr())
+
 
 class _Func:
     """A guest export held as a raw ``wasmtime_func_t`` (kept alive with its extern)."""
@@ -76,25 +84,20 @@ class Instance:
         self._fuel_slot = ctypes.c_uint64()
         self._ticks = spec.ticker.ticks_for(self.limits.wall_ms)
         self._reset_call(None)
-        self.store = wasmtime.Store(spec.engine)
-        self.store.set_limits(
-            memory_size=self.limits.memory_bytes,
-            table_elements=self.limits.tables,
-            instances=1,
-            tables=4,
-            memories=1,
-        )
-        self.ctx = rawcall.store_context(self.store)
+        self._store: int | None = rawcall.store_new(spec.engine_ptr, None, None)
+        rawcall.store_limiter(self._store, self.limits.memory_bytes, self.limits.tables, 1, 4, 1)
+        self.ctx: int = rawcall.store_context_of(self._store)
         rawcall.set_fuel(self.ctx, self.limits.fuel)
         rawcall.set_epoch_deadline(self.ctx, self._ticks)
         LIVE[self.ctx] = self
         self._start_clock()
-        try:
-            self.instance = spec.pre.instantiate(self.store)
-        except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
-            self.close()
-            raise self.abort or instantiation_error(exc) from None
-        self._instance_addr = ctypes.addressof(self.instance._instance)
+        self._instance = ffi.wasmtime_instance_t()
+        self._instance_addr = ctypes.addressof(self._instance)
+        error = rawcall.instance_pre_instantiate(
+            spec.pre_ptr, self.ctx, self._instance_addr, self._trap_addr
+        )
+        if error or self._trap.value:
+            self._instantiation_failed(error)
         self._memory_extern = self._export("memory")
         self._mem_addr = ctypes.addressof(self._memory_extern.of.memory)
         self.alloc = _Func(self._export("abi_alloc"))
@@ -103,6 +106,15 @@ class Instance:
         self.entries: dict[str, _Func] = {}
 
     # -- setup ---------------------------------------------------------------------------
+
+    def _instantiation_failed(self, error: int | None) -> None:
+        trap_ptr = self._trap.value
+        self._trap.value = None
+        trap = rawcall.take_trap(trap_ptr) if trap_ptr else None
+        text = str(rawcall.error_from(error)) if error else ""
+        abort = self.abort
+        self.close()
+        raise abort or instantiation_error(text, trap)
 
     def _export(self, name: str) -> Any:
         extern = ffi.wasmtime_extern_t()
@@ -381,7 +393,10 @@ class Instance:
         """Release the store (idempotent)."""
         self.retired = True
         LIVE.pop(getattr(self, "ctx", 0), None)
-        store = getattr(self, "store", None)
-        if store is not None:
-            self.store = None  # type: ignore[assignment]
-            store.close()
+        store = getattr(self, "_store", None)
+        if store:
+            self._store = None
+            rawcall.store_delete(store)
+
+    def __del__(self) -> None:
+        self.close()

@@ -13,7 +13,7 @@ have verified (see :mod:`abi.plugins.loader`).
 from __future__ import annotations
 
 import ctypes
-from ctypes import c_bool, c_size_t, c_uint8, c_uint64, c_void_p
+from ctypes import c_bool, c_int64, c_size_t, c_uint8, c_uint64, c_void_p
 from typing import Any
 
 import wasmtime
@@ -42,6 +42,19 @@ instance_export_get = ctypes.CFUNCTYPE(c_bool, c_void_p, c_void_p, c_void_p, c_s
 )
 trap_code = ctypes.CFUNCTYPE(c_bool, c_void_p, c_void_p)(("wasmtime_trap_code", _dll))
 trap_new = ctypes.CFUNCTYPE(c_void_p, c_void_p, c_size_t)(("wasmtime_trap_new", _dll))
+
+store_new = ctypes.CFUNCTYPE(c_void_p, c_void_p, c_void_p, c_void_p)(("wasmtime_store_new", _dll))
+"""``(engine*, data, finalizer) -> store*``."""
+store_context_of = ctypes.CFUNCTYPE(c_void_p, c_void_p)(("wasmtime_store_context", _dll))
+store_limiter = ctypes.CFUNCTYPE(None, c_void_p, c_int64, c_int64, c_int64, c_int64, c_int64)(
+    ("wasmtime_store_limiter", _dll)
+)
+"""``(store*, memory_bytes, table_elements, instances, tables, memories)``."""
+store_delete = ctypes.CFUNCTYPE(None, c_void_p)(("wasmtime_store_delete", _dll))
+instance_pre_instantiate = ctypes.CFUNCTYPE(c_void_p, c_void_p, c_void_p, c_void_p, c_void_p)(
+    ("wasmtime_instance_pre_instantiate", _dll)
+)
+"""``(instance_pre*, ctx, instance_t* out, trap** out) -> error*``."""
 
 HostCallback = ctypes.CFUNCTYPE(c_size_t, c_void_p, c_void_p, ValRawPtr, c_size_t)
 """The unchecked host-function callback: ``(env, caller*, args_and_results*, len) -> trap*``."""
@@ -82,7 +95,12 @@ def store_context(store: wasmtime.Store) -> int:
 
 def raise_error(error_ptr: int) -> None:
     """Turn a non-null ``wasmtime_error_t*`` into a raised :class:`wasmtime.WasmtimeError`."""
-    raise wasmtime.WasmtimeError._from_ptr(
+    raise error_from(error_ptr)
+
+
+def error_from(error_ptr: int) -> wasmtime.WasmtimeError:
+    """The :class:`wasmtime.WasmtimeError` of a ``wasmtime_error_t*`` (which it now owns)."""
+    return wasmtime.WasmtimeError._from_ptr(
         ctypes.cast(error_ptr, ctypes.POINTER(ffi.wasmtime_error_t))
     )
 

@@ -38,13 +38,11 @@ def trap_error(code: int | None, message: str, *, memory_exhausted: bool) -> Plu
     return PluginCallError(f"the guest trapped: {_first_line(message)}", code="plugin.trap")
 
 
-def instantiation_error(exc: Exception) -> PluginCallError:
-    """The typed error for a failed instantiation (limits, start-function traps)."""
-    text = str(exc)
-    if isinstance(exc, wasmtime.Trap):
-        return trap_error(
-            exc.trap_code.value if exc.trap_code else None, text, memory_exhausted=False
-        )
+def instantiation_error(text: str, trap: tuple[int | None, str] | None) -> PluginCallError:
+    """The typed error for a failed instantiation: a trap in the start function, or an error
+    (``text``) such as memory or tables over their caps."""
+    if trap is not None:
+        return trap_error(trap[0], trap[1], memory_exhausted=False)
     lowered = text.lower()
     if "memory" in lowered and ("limit" in lowered or "exceed" in lowered):
         return PluginCallError(
