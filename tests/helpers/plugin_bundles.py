@@ -5,6 +5,8 @@ Every module speaks guest ABI v1. Entry points (present when their capability is
 - ``handle``: returns ``<tag>:`` followed by the input (no capability);
 - ``remember`` / ``recall`` (``kv``): store the input under key ``last`` / return it;
 - ``setting`` (``config``): the JSON value of config key ``greeting``;
+- ``vectors_search`` / ``vectors_upsert`` / ``embed`` (``vectors.read`` / ``vectors.write`` /
+  ``embed``): pass the input JSON to that host function and return its answer;
 - ``wait`` (``kv`` + ``stream``): emits ``started``, then polls kv key ``go`` until it exists,
   then returns like ``handle`` (a call that stays in flight until the test lets it finish).
 """
@@ -34,12 +36,34 @@ def _imports(capabilities: set[str]) -> str:
         lines.append('(import "abi_config" "get" (func $config_get (param i32 i32) (result i64)))')
     if "stream" in capabilities:
         lines.append('(import "abi_stream" "emit" (func $emit (param i32 i32) (result i32)))')
+    for capability, module, function, _entry in _PROXIES:
+        if capability in capabilities:
+            lines.append(
+                f'(import "{module}" "{function}" (func ${_entry} (param i32 i32) (result i64)))'
+            )
     return "\n  ".join(lines)
+
+
+_PROXIES = (
+    ("vectors.read", "abi_vectors_read", "search", "vectors_search"),
+    ("vectors.write", "abi_vectors_write", "upsert", "vectors_upsert"),
+    ("embed", "abi_embed", "embed", "embed"),
+)
+"""Capabilities whose entry point passes the input JSON to one host function and returns
+the host's answer: (capability, import module, function, entry point)."""
 
 
 def _entries(capabilities: set[str]) -> tuple[list[str], str]:
     names = ["handle"]
     funcs = []
+    for capability, _module, _function, entry in _PROXIES:
+        if capability in capabilities:
+            names.append(entry)
+            funcs.append(
+                f"""
+  (func (export "{entry}") (param i32 i32) (result i64)
+    (call ${entry} (local.get 0) (local.get 1)))"""
+            )
     if "kv" in capabilities:
         names += ["remember", "recall"]
         funcs.append(
@@ -134,7 +158,7 @@ def manifest_text(
     ]
     if caps:
         lines.append("[capabilities]")
-        lines += [f"{cap} = {_toml_value(params)}" for cap, params in caps.items()]
+        lines += [f"{json.dumps(cap)} = {_toml_value(params)}" for cap, params in caps.items()]
     if limits:
         lines.append("[limits]")
         lines += [f"{key} = {value}" for key, value in limits.items()]

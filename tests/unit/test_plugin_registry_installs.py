@@ -3,6 +3,7 @@ config at rest, enable/disable, dependencies, uninstall, audit, metrics and relo
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -266,3 +267,27 @@ def test_reload_swaps_in_fresh_instances(
     assert reloaded.revision == first.revision + 1
     assert reloaded.lifecycle["health"] == {"ok": True}
     assert service.invoke(tenant, "echo", None, b"z").output == b"1.0.0:z"
+
+
+def test_plugins_reach_the_tenants_vectors_and_the_embedder(
+    platform: Platform, service: PluginService, key: Ed25519PrivateKey, tenant: str
+) -> None:
+    platform.vectors.create_collection(tenant, "docs", 3, dtype="f32", index="flat")
+    scoped = {"collections": ["docs"]}
+    capabilities = {"vectors.read": scoped, "vectors.write": scoped, "embed": {}}
+    _publish(service, key, "1.0.0", capabilities=capabilities)
+    service.install(tenant, "echo", grants=list(capabilities))
+    upsert = {"collection": "docs", "items": [{"id": 7, "vector": [1, 0, 0], "payload": {"a": 1}}]}
+    out = service.invoke(tenant, "echo", "vectors_upsert", json.dumps(upsert).encode())
+    assert json.loads(out.output) == {"upserted": 1}
+    query = {"collection": "docs", "vector": [1, 0, 0], "k": 1}
+    hits = json.loads(
+        service.invoke(tenant, "echo", "vectors_search", json.dumps(query).encode()).output
+    )
+    assert [(hit["id"], hit["payload"]) for hit in hits["hits"]] == [(7, {"a": 1})]
+    other = {"collection": "secret", "vector": [1, 0, 0], "k": 1}
+    with pytest.raises(PluginCallError) as caught:
+        service.invoke(tenant, "echo", "vectors_search", json.dumps(other).encode())
+    assert "capability_denied" in caught.value.message
+    embedded = service.invoke(tenant, "echo", "embed", b'{"texts": ["hello world"]}').output
+    assert json.loads(embedded)["dim"] == platform.embedder.dim

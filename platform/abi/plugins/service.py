@@ -34,6 +34,7 @@ from abi.plugins.host.base import (
     NeuralService,
     VectorService,
 )
+from abi.plugins.host_adapters import EmbedderAdapter, VectorStoreAdapter
 from abi.plugins.installations import (
     DependencyInUse,
     DependencyMissing,
@@ -522,6 +523,8 @@ class PluginService:
         return loaded
 
     def _services(self) -> HostServices:
+        """The host services this platform offers: providers that speak a host protocol
+        directly, else adapters onto WDBX and the default embedder."""
         found: dict[str, Any] = {}
         for field_name, attrs, protocol in _SERVICE_PROVIDERS:
             for attr in attrs:
@@ -529,6 +532,12 @@ class PluginService:
                 if provider is not None and _conforms(provider, protocol):
                     found[field_name] = provider
                     break
+        vectors = getattr(self.platform, "vectors", None)
+        if "vectors" not in found and hasattr(vectors, "search") and hasattr(vectors, "upsert"):
+            found["vectors"] = VectorStoreAdapter(vectors)
+        embedder = getattr(self.platform, "embedder", None)
+        if "embed" not in found and hasattr(embedder, "embed"):
+            found["embed"] = EmbedderAdapter(embedder)
         return HostServices(kv=self.kv, **found)
 
     def _drop(self, tenant_id: str, name: str) -> None:
