@@ -89,7 +89,7 @@ def test_performance_counts_requests_by_route(
     for _ in range(3):
         httpx.get(f"{live_server.url}/api/v1/audit", headers=acme.headers())
     body = httpx.get(f"{live_server.url}/api/v1/performance", headers=acme.headers()).json()
-    assert body["scope"] == "tenant"
+    assert body["tenant_id"] == acme.tenant_id
     audit = body["http"]["by_key"]["GET /api/v1/audit"]
     assert audit["count"] == 3
     assert audit["p50_ms"] > 0
@@ -136,11 +136,35 @@ def test_reusing_another_tenants_trace_id_shows_neither_the_others_spans(
         "X-Trace-ID"
     ]
     parent = f"00-{trace_id}-00f067aa0ba902b7-01"
-    httpx.get(
-        f"{live_server.url}/api/v1/audit", headers={**rival.headers(), "traceparent": parent}
-    )
+    httpx.get(f"{live_server.url}/api/v1/audit", headers={**rival.headers(), "traceparent": parent})
     url = f"{live_server.url}/api/v1/traces/{trace_id}"
     acme_spans = httpx.get(url, headers=acme.headers()).json()["spans"]
     rival_spans = httpx.get(url, headers=rival.headers()).json()["spans"]
     assert {s["attributes"]["abi.tenant_id"] for s in acme_spans} == {acme.tenant_id}
     assert {s["attributes"]["abi.tenant_id"] for s in rival_spans} == {rival.tenant_id}
+
+
+def test_performance_shows_the_tenants_vector_collections(
+    live_server: Any, tenant_factory: Callable[[str], Any]
+) -> None:
+    acme = tenant_factory("acme")
+    created = httpx.post(
+        f"{live_server.url}/api/v1/database/collections",
+        json={"name": "docs", "dimension": 4, "index": "flat", "dtype": "f32"},
+        headers=acme.headers(),
+    )
+    assert created.status_code == 201, created.text
+    body = httpx.get(f"{live_server.url}/api/v1/performance", headers=acme.headers()).json()
+    assert [c["name"] for c in body["vectors"]["collections"]] == ["docs"]
+    assert body["compute"]["backend"] in ("auto", "opencl", "numpy")
+
+
+def test_performance_of_another_tenant_is_for_platform_admins_only(
+    live_server: Any, tenant_factory: Callable[[str], Any], platform_admin: Any
+) -> None:
+    acme, rival = tenant_factory("acme"), tenant_factory("rival")
+    url = f"{live_server.url}/api/v1/performance"
+    params = {"tenant_id": acme.tenant_id}
+    assert httpx.get(url, params=params, headers=rival.headers()).status_code == 403
+    as_admin = httpx.get(url, params=params, headers=platform_admin.headers())
+    assert as_admin.json()["tenant_id"] == acme.tenant_id
