@@ -15,6 +15,7 @@ def cli() -> None:
 
 # Command groups register themselves below, one import per module.
 from abi.cli import plugin_registry  # noqa: E402, F401  (publish, install, grant, list, dev...)
+from abi.cli.agent import agent  # noqa: E402
 from abi.cli.bench import bench  # noqa: E402
 from abi.cli.bench_all import bench_all  # noqa: E402
 from abi.cli.client import client  # noqa: E402
@@ -26,6 +27,7 @@ from abi.cli.plugin_author import test as plugin_test  # noqa: E402
 from abi.cli.serve import serve  # noqa: E402
 from abi.cli.tenant import tenant  # noqa: E402
 from abi.cli.token import token  # noqa: E402
+from abi.cli.workflow import workflow  # noqa: E402
 
 cli.add_command(serve)
 cli.add_command(tenant)
@@ -38,6 +40,8 @@ plugin.add_command(plugin_build)
 plugin.add_command(plugin_test)
 cli.add_command(token)
 cli.add_command(db)
+cli.add_command(agent)
+cli.add_command(workflow)
 
 
 def main() -> None:
