@@ -9,6 +9,7 @@ JSON fixture the locust users read from ``$LOAD_FIXTURE``.
 from __future__ import annotations
 
 import json
+import random
 import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -70,12 +71,93 @@ def prepare(base_url: str, admin_id: str, admin_secret: str) -> Fixture:
         paths = _paths(client)
         fixture.scenarios["token"] = {}
         fixture.scenarios["health"] = {}
-        for scenario, prepare_one in PREPARERS.items():
-            prepared = prepare_one(client, tenant, paths)
-            if prepared is not None:
-                fixture.scenarios[scenario] = prepared
+        for prepare_some in PREPARERS:
+            fixture.scenarios.update(prepare_some(client, tenant, paths))
         return fixture
 
 
-PREPARERS: dict[str, Any] = {}
-"""Scenario name -> ``(client, headers, openapi_paths) -> dict | None`` (None: unavailable)."""
+VECTOR_DIMENSION = 64
+VECTOR_COUNT = 5000
+COLLECTION = "load"
+PLUGIN = "load-echo"
+
+
+def _check(response: httpx.Response) -> dict[str, Any]:
+    if response.status_code >= 400:
+        raise RuntimeError(f"{response.request.url}: HTTP {response.status_code}: {response.text}")
+    body: dict[str, Any] = response.json() if response.content else {}
+    return body
+
+
+def _prepare_vectors(
+    client: httpx.Client, headers: dict[str, str], paths: set[str]
+) -> dict[str, dict[str, Any]]:
+    """A 64-d HNSW collection with 5,000 random vectors; search and upsert scenarios."""
+    if f"{API}/database/search" not in paths:
+        return {}
+    spec = {"name": COLLECTION, "dimension": VECTOR_DIMENSION, "index": "hnsw", "dtype": "f16"}
+    _check(client.post(f"{API}/database/collections", json=spec, headers=headers))
+    rng = random.Random(7)
+    for start in range(0, VECTOR_COUNT, 500):
+        batch = [
+            {
+                "id": f"v{i}",
+                "vector": [rng.random() for _ in range(VECTOR_DIMENSION)],
+                "payload": {"group": i % 10},
+            }
+            for i in range(start, start + 500)
+        ]
+        body = {"collection": COLLECTION, "vectors": batch}
+        _check(client.post(f"{API}/database/vectors", json=body, headers=headers))
+    return {
+        "vector_search": {
+            "path": f"{API}/database/search",
+            "name": "/database/search (k=10)",
+            "dimension": VECTOR_DIMENSION,
+            "body": {"collection": COLLECTION, "k": 10},
+        },
+        "vector_upsert": {
+            "path": f"{API}/database/vectors",
+            "name": "/database/vectors (upsert 1)",
+            "dimension": VECTOR_DIMENSION,
+            "body": {"collection": COLLECTION},
+            "items_key": "vectors",
+        },
+    }
+
+
+def _prepare_plugin(
+    client: httpx.Client, headers: dict[str, str], paths: set[str]
+) -> dict[str, dict[str, Any]]:
+    """A signed echo plugin (the plugin benchmark's module), published by a key registered
+    for the tenant, installed, and invoked with a 100-byte text."""
+    if f"{API}/plugins/{{name}}/invoke" not in paths:
+        return {}
+    import wasmtime
+
+    from abi.plugins.benchmark import ECHO_WAT
+    from abi.plugins.bundle import Bundle
+    from abi.plugins.manifest import parse_manifest
+    from abi.plugins.signing import generate_key, public_key_id
+
+    key = generate_key()
+    publisher = {"public_key": public_key_id(key), "name": "load-test"}
+    _check(client.post(f"{API}/publishers", json=publisher, headers=headers))
+    manifest = f'name = "{PLUGIN}"\nversion = "1.0.0"\nentry_points = ["handle"]\n'.encode()
+    module = bytes(wasmtime.wat2wasm(ECHO_WAT))
+    bundle = Bundle(parse_manifest(manifest), manifest, module).pack(key)
+    upload = {**headers, "Content-Type": "application/octet-stream"}
+    _check(client.post(f"{API}/plugins", content=bundle, headers=upload))
+    _check(client.post(f"{API}/plugins/{PLUGIN}/install", json={}, headers=headers))
+    return {
+        "plugin_invoke": {
+            "path": f"{API}/plugins/{PLUGIN}/invoke",
+            "name": "/plugins/{name}/invoke (echo 100 B)",
+            "body": {"entry": "handle", "input": "x" * 100},
+        }
+    }
+
+
+PREPARERS: list[Any] = [_prepare_vectors, _prepare_plugin]
+"""Each ``(client, headers, openapi_paths) -> {scenario: spec}`` ({} when the server lacks
+the routes it needs)."""

@@ -85,7 +85,8 @@ class ApiUser(FastHttpUser):
                 "payload": {"kind": "load"},
             }
         ]
-        self._call("POST", spec["path"], spec["name"], json={spec["items_key"]: items})
+        body = {**spec["body"], spec["items_key"]: items}
+        self._call("POST", spec["path"], spec["name"], json=body)
 
     def plugin_invoke(self) -> None:
         spec = FIXTURE.scenarios["plugin_invoke"]
