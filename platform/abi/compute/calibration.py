@@ -176,8 +176,11 @@ def _timed(fn: Callable[[], Any]) -> float:
 
 
 def measure(op: str, dev: OpenCLDevice, repeats: int = 3) -> dict[str, Any]:
-    """Run the ladder; ``threshold`` is the smallest winning work size (None: never)."""
+    """Run the ladder in ascending size; ``threshold`` is the smallest size from which the
+    device won at every larger size measured (None: numpy always won). The ladder stops
+    after two consecutive device wins (larger sizes only widen the gap)."""
     samples: list[list[float]] = []
+    wins = 0
     for work, on_device, on_numpy in cases_for(op, dev):
         on_device()  # builds the program and warms caches
         dev_s = np_s = math.inf
@@ -185,6 +188,9 @@ def measure(op: str, dev: OpenCLDevice, repeats: int = 3) -> dict[str, Any]:
             dev_s = min(dev_s, _timed(on_device))
             np_s = min(np_s, _timed(on_numpy))
         samples.append([work, dev_s, np_s])
+        wins = wins + 1 if dev_s < np_s else 0
+        if wins == 2:
+            break
     threshold: float | None = None
     for work, dev_s, np_s in reversed(samples):
         if dev_s < np_s:

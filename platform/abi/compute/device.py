@@ -62,15 +62,18 @@ class OpenCLDevice:
             return self.cl.Buffer(self.context, mf.READ_WRITE | mf.USE_HOST_PTR, hostbuf=array)
         return self.cl.Buffer(self.context, mf.READ_WRITE | mf.COPY_HOST_PTR, hostbuf=array)
 
-    def _sync(self, array: np.ndarray, buf: Any) -> None:
+    def _sync(self, *pairs: tuple[np.ndarray, Any]) -> None:
+        """Make the kernels' results visible in the host arrays of (array, buffer) pairs."""
         if self.info.unified_memory:
-            mapped, _ = self.cl.enqueue_map_buffer(
-                self.queue, buf, self.cl.map_flags.READ, 0, array.shape, array.dtype
-            )
-            mapped.base.release(self.queue)
+            for array, buf in pairs:
+                mapped, _ = self.cl.enqueue_map_buffer(
+                    self.queue, buf, self.cl.map_flags.READ, 0, array.shape, array.dtype
+                )
+                mapped.base.release(self.queue)
             self.queue.finish()
         else:
-            self.cl.enqueue_copy(self.queue, array, buf)
+            for array, buf in pairs:
+                self.cl.enqueue_copy(self.queue, array, buf)
 
     def _scratch_buffer(self, key: str, nbytes: int) -> Any:
         buf = self._scratch.get(key)
@@ -149,7 +152,7 @@ class OpenCLDevice:
             )
             ob = self._out(out)
             self._enqueue_block(program, bufs, ob, nq=nq, nx=nx, d=d, x0=0, ldo=nx, mode=mode)
-            self._sync(out, ob)
+            self._sync((out, ob))
         return out
 
     def knn(self, q: np.ndarray, x: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, ...]:
@@ -200,8 +203,7 @@ class OpenCLDevice:
                     col0=c * segs * k,
                     idx_base=x0,
                 )
-            self._sync(vals, vb)
-            self._sync(idx, ib)
+            self._sync((vals, vb), (idx, ib))
         return _merge(vals, idx, k, largest=False)
 
     # -- top-k --------------------------------------------------------------------------
@@ -276,8 +278,7 @@ class OpenCLDevice:
                 col0=0,
                 idx_base=0,
             )
-            self._sync(vals, vb)
-            self._sync(idx, ib)
+            self._sync((vals, vb), (idx, ib))
         return _merge(vals, idx, k, largest)
 
     # -- GEMM ---------------------------------------------------------------------------
@@ -322,7 +323,7 @@ class OpenCLDevice:
                 program.gemm_tiled(self.queue, gsize, (16, 16), *args)
             else:
                 program.gemm_blocked(self.queue, (math.ceil(n / 16), math.ceil(m / 8)), None, *args)
-            self._sync(out, ob)
+            self._sync((out, ob))
         return out
 
     # -- elementwise and row-wise -------------------------------------------------------
@@ -344,7 +345,7 @@ class OpenCLDevice:
             getattr(program, kernel)(
                 self.queue, (math.ceil(n / (8 * per)),), None, xb, ob, np.int32(n), np.int32(per)
             )
-            self._sync(out, ob)
+            self._sync((out, ob))
         return out
 
     def softmax(self, rows: np.ndarray) -> np.ndarray:
@@ -356,7 +357,7 @@ class OpenCLDevice:
             program = self.programs.get("rowwise")
             xb, ob = self._in(rows), self._out(out)
             program.softmax_rows(self.queue, (r,), None, xb, ob, np.int32(r), np.int32(n))
-            self._sync(out, ob)
+            self._sync((out, ob))
         return out
 
     def layer_norm(
@@ -381,7 +382,7 @@ class OpenCLDevice:
                 np.int32(n),
                 np.float32(eps),
             )
-            self._sync(out, ob)
+            self._sync((out, ob))
         return out
 
     # -- k-means and optimizers ---------------------------------------------------------
@@ -410,7 +411,7 @@ class OpenCLDevice:
                 np.int32(k),
                 np.int32(d),
             )
-            self._sync(out, ob)
+            self._sync((out, ob))
         return out, counts
 
     def sgd_momentum(
@@ -443,8 +444,7 @@ class OpenCLDevice:
                 np.float32(momentum),
                 np.float32(weight_decay),
             )
-            self._sync(param, pb)
-            self._sync(velocity, vb)
+            self._sync((param, pb), (velocity, vb))
 
     def adam(
         self,
@@ -485,9 +485,7 @@ class OpenCLDevice:
                 np.float32(1.0 - beta1**step),
                 np.float32(1.0 - beta2**step),
             )
-            self._sync(param, pb)
-            self._sync(m, mb)
-            self._sync(v, vb)
+            self._sync((param, pb), (m, mb), (v, vb))
 
 
 def _merge(

@@ -126,12 +126,15 @@ _ERFC_COEFFS = (
 def erf(x: F32) -> F32:
     """Error function (Numerical Recipes' erfc Chebyshev fit, fractional error < 1.2e-7);
     numpy has none and scipy is not a dependency."""
-    z = np.abs(x.astype(np.float64))
-    t = 1.0 / (1.0 + 0.5 * z)
+    z = np.abs(x).astype(np.float32)
+    t = np.float32(1.0) / (np.float32(1.0) + np.float32(0.5) * z)
     poly = np.zeros_like(t)
     for coeff in reversed(_ERFC_COEFFS[1:]):
-        poly = (poly + coeff) * t
-    erfc = t * np.exp(-z * z + _ERFC_COEFFS[0] + poly)
+        poly += np.float32(coeff)
+        poly *= t
+    poly += np.float32(_ERFC_COEFFS[0])
+    poly -= z * z
+    erfc = t * np.exp(poly)
     return np.where(x >= 0, 1.0 - erfc, erfc - 1.0).astype(np.float32)
 
 
@@ -173,11 +176,13 @@ def kmeans_update(data: F32, assignments: I64, previous: F32) -> tuple[F32, I64]
     """New centroids as the mean of their members; an empty cluster keeps its centroid."""
     k = previous.shape[0]
     counts = np.bincount(assignments, minlength=k).astype(np.int64)
-    sums = np.zeros_like(previous, dtype=np.float64)
-    np.add.at(sums, assignments, data)
     out = previous.copy()
-    filled = counts > 0
-    out[filled] = (sums[filled] / counts[filled, None]).astype(np.float32)
+    filled = np.flatnonzero(counts)
+    if filled.size:
+        order = np.argsort(assignments, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[filled]
+        sums = np.add.reduceat(data[order].astype(np.float64), starts, axis=0)
+        out[filled] = (sums / counts[filled, None]).astype(np.float32)
     return out, counts
 
 

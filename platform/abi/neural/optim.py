@@ -1,0 +1,84 @@
+"""Optimizers: update parameters in place from their gradients with the compute kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from abi.compute import Compute
+from abi.errors import InvalidInput
+from abi.neural.layers import Parameter
+
+
+class SGD:
+    """Stochastic gradient descent with (heavy-ball) momentum and L2 weight decay."""
+
+    def __init__(
+        self,
+        compute: Compute,
+        params: dict[str, Parameter],
+        *,
+        lr: float = 0.01,
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
+    ) -> None:
+        if lr <= 0:
+            raise InvalidInput("the learning rate must be positive")
+        self.compute = compute
+        self.params = params
+        self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
+        self.velocity = {name: np.zeros_like(p.value) for name, p in params.items()}
+
+    def step(self) -> None:
+        for name, p in self.params.items():
+            self.compute.sgd_momentum_step(
+                p.value,
+                p.grad,
+                self.velocity[name],
+                lr=self.lr,
+                momentum=self.momentum,
+                weight_decay=self.weight_decay,
+            )
+
+
+class Adam:
+    """Adam with decoupled weight decay (AdamW when ``weight_decay`` > 0)."""
+
+    def __init__(
+        self,
+        compute: Compute,
+        params: dict[str, Parameter],
+        *,
+        lr: float = 1e-3,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        if lr <= 0:
+            raise InvalidInput("the learning rate must be positive")
+        self.compute = compute
+        self.params = params
+        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.weight_decay = weight_decay
+        self.t = 0
+        self.m = {name: np.zeros_like(p.value) for name, p in params.items()}
+        self.v = {name: np.zeros_like(p.value) for name, p in params.items()}
+
+    def step(self) -> None:
+        self.t += 1
+        for name, p in self.params.items():
+            self.compute.adam_step(
+                p.value,
+                p.grad,
+                self.m[name],
+                self.v[name],
+                step=self.t,
+                lr=self.lr,
+                beta1=self.beta1,
+                beta2=self.beta2,
+                eps=self.eps,
+                weight_decay=self.weight_decay,
+            )
+
+
+Optimizer = SGD | Adam
