@@ -84,6 +84,7 @@ def test_upload_install_grant_invoke_upgrade_uninstall(
     denied = _invoke(api, "echo", entry="recall")
     assert denied.status_code == 422
     assert _error_code(denied) == "plugin.capability_denied"
+    assert denied.json()["error"]["details"]["usage"]["denied_calls"] == 1
 
     granted = api.put("/api/v1/plugins/echo/grants", json={"grants": {"kv": {}}})
     assert granted.json()["grants"] == {"kv": {}}

@@ -29,6 +29,7 @@ from quart import Blueprint, request
 from quart_schema import validate_querystring, validate_request, validate_response
 
 from abi.errors import Forbidden, InvalidInput
+from abi.plugins.errors import PluginCallError
 from abi.plugins.installations import Installation
 from abi.plugins.registry import EVERYTHING, PluginInfo
 from abi.plugins.service import PluginService, stream_topic
@@ -219,6 +220,7 @@ async def _upload_bytes() -> bytes:
 @blueprint.post("/plugins")
 @require_scope("plugins:write")
 @validate_response(PublishedOut, 201)
+@validate_response(PublishedOut, 200)
 async def publish() -> tuple[PublishedOut, int]:
     """Upload a signed bundle; refused uploads store nothing."""
     principal = current_principal()
@@ -300,6 +302,7 @@ async def get_plugin(name: str) -> PluginDetail:
 @require_scope("plugins:write")
 @validate_request(InstallRequest)
 @validate_response(InstallationOut, 200)
+@validate_response(InstallationOut, 201)
 async def install(name: str, data: InstallRequest) -> tuple[InstallationOut, int]:
     """Install, upgrade or downgrade the plugin for the caller's tenant."""
     principal = current_principal()
@@ -412,8 +415,11 @@ def _output(raw: bytes) -> tuple[Any, Literal["json", "base64"]]:
 @blueprint.post("/plugins/<name>/invoke")
 @require_scope("plugins:write")
 @validate_request(InvokeRequest)
-async def invoke(name: str, data: InvokeRequest) -> tuple[dict[str, Any], int]:
-    """Call an entry point; the output comes back as JSON when it is JSON, else base64."""
+@validate_response(InvokeOut, 200)
+@validate_response(InvokeAccepted, 202)
+async def invoke(name: str, data: InvokeRequest) -> tuple[InvokeOut | InvokeAccepted, int]:
+    """Call an entry point; the output comes back as JSON when it is JSON, else base64. A
+    failed call answers 422 with the error code and the call's usage in ``details``."""
     principal = current_principal()
     service = _service()
     payload = _input_bytes(data)
@@ -433,9 +439,13 @@ async def invoke(name: str, data: InvokeRequest) -> tuple[dict[str, Any], int]:
         )
         _background.add(task)
         task.add_done_callback(_background.discard)
-        accepted = InvokeAccepted(invocation_id=invocation_id, topic=stream_topic(name))
-        return accepted.model_dump(), 202
-    result = await service.ainvoke(principal.tenant_id, name, data.entry, payload)
+        return InvokeAccepted(invocation_id=invocation_id, topic=stream_topic(name)), 202
+    try:
+        result = await service.ainvoke(principal.tenant_id, name, data.entry, payload)
+    except PluginCallError as exc:
+        if exc.usage is not None:
+            exc.details["usage"] = exc.usage.to_dict()
+        raise
     output, fmt = _output(result.output)
     out = InvokeOut(
         output=output,
@@ -443,7 +453,7 @@ async def invoke(name: str, data: InvokeRequest) -> tuple[dict[str, Any], int]:
         usage=result.usage.to_dict(),
         chunks=[base64.b64encode(c).decode("ascii") for c in result.chunks],
     )
-    return out.model_dump(), 200
+    return out, 200
 
 
 # Publishers ---------------------------------------------------------------------------------------
