@@ -34,14 +34,14 @@ from abi.agents.router import RouteDecision, Router, TextEmbedder
 from abi.agents.spec import MemorySpec
 from abi.agents.steps import ServiceSteps
 from abi.agents.tables import MIGRATIONS
-from abi.agents.tracing import trace_id_from, trace_scope
+from abi.agents.tracing import trace_id_from
 from abi.agents.workflows.engine import WorkflowEngine
 from abi.agents.workflows.registry import WorkflowRegistry
 from abi.agents.workflows.runs import FINISHED, RunStore, new_run_id
 from abi.config import Settings
 from abi.errors import Conflict, InvalidInput, RateLimited
 from abi.events import EventBus
-from abi.observability.tracing import current_trace_id, span
+from abi.observability.tracing import current_trace_id
 from abi.store import Database
 
 __all__ = ["MIGRATIONS", "AgentService"]
@@ -220,15 +220,10 @@ class AgentService:
         return run_id
 
     async def _launch(self, tenant_id: str, run_id: str) -> asyncio.Task[dict[str, Any]]:
-        trace_id = self.runs.raw(tenant_id, run_id)["trace_id"]
 
         async def execute() -> dict[str, Any]:
             try:
-                with (
-                    trace_scope(trace_id),
-                    span("invoke_workflow", tenant_id=tenant_id, run_id=run_id),
-                ):
-                    return await self.engine.execute(tenant_id, run_id)
+                return await self.engine.execute(tenant_id, run_id)
             finally:
                 self._tasks.pop(run_id, None)
 

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from abi.agents.tracing import new_span_id
+from abi.agents.tracing import new_span_id, trace_scope
 from abi.agents.usage import AgentUsage
 from abi.agents.workflows.context import holds, resolve
 from abi.agents.workflows.definition import (
@@ -37,6 +37,7 @@ from abi.agents.workflows.definition import (
 from abi.agents.workflows.runs import RunStore
 from abi.errors import AbiError
 from abi.events import EventBus
+from abi.observability.tracing import span
 
 
 @dataclass
@@ -147,12 +148,16 @@ class WorkflowEngine:
         await self._save(run, status="running")
         self._publish(run, "run.started", workflow_id=row["workflow_id"], resumed=bool(run.steps))
         try:
-            last = await self._sequence(run, spec.steps)
-            output = (
-                resolve(spec.output, run.context())
-                if spec.output is not None
-                else (last.output if last is not None else None)
-            )
+            with (
+                trace_scope(run.trace_id),
+                span("invoke_workflow", tenant_id=tenant_id, run_id=run_id, workflow=spec.name),
+            ):
+                last = await self._sequence(run, spec.steps)
+                output = (
+                    resolve(spec.output, run.context())
+                    if spec.output is not None
+                    else (last.output if last is not None else None)
+                )
         except asyncio.CancelledError:
             if not self.stopping:
                 await asyncio.shield(self._finish(run, "cancelled", error=_CANCELLED))
