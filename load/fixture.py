@@ -158,6 +158,36 @@ def _prepare_plugin(
     }
 
 
-PREPARERS: list[Any] = [_prepare_vectors, _prepare_plugin]
+def _prepare_agent(
+    client: httpx.Client, headers: dict[str, str], paths: set[str]
+) -> dict[str, dict[str, Any]]:
+    """A retrieval agent (the built-in backend) with 50 passages in its memory."""
+    if f"{API}/agents/{{ref}}/query" not in paths:
+        return {}
+    agent = {
+        "name": "load-docs",
+        "persona": {"description": "answers questions about the load test's documents"},
+        "capabilities": ["vector_search"],
+        "memory": {"collection": "load-docs-memory"},
+        "backend": {"kind": "retrieval", "top_k": 3},
+    }
+    _check(client.post(f"{API}/agents", json=agent, headers=headers))
+    topics = ["install", "ports", "plugins", "vectors", "tokens"]
+    passages = [
+        {"text": f"Passage {i} explains {topics[i % 5]} in detail", "source": f"doc{i}.md"}
+        for i in range(50)
+    ]
+    memory = {"passages": passages}
+    _check(client.post(f"{API}/agents/load-docs/memory", json=memory, headers=headers))
+    return {
+        "agent": {
+            "path": f"{API}/agents/load-docs/query",
+            "name": "/agents/{ref}/query (retrieval)",
+            "body": {"query": "how are plugins installed"},
+        }
+    }
+
+
+PREPARERS: list[Any] = [_prepare_vectors, _prepare_plugin, _prepare_agent]
 """Each ``(client, headers, openapi_paths) -> {scenario: spec}`` ({} when the server lacks
 the routes it needs)."""
