@@ -90,3 +90,13 @@ def test_remote_dev_once_publishes_installs_and_calls(
     assert installation.version.startswith("1.0.0-dev.")
     assert installation.grants == {"kv": {}}
     assert (folder / ".abi-dev-key.pem").exists()
+
+
+def test_plugin_config_must_be_a_json_object(tmp_path: Path) -> None:
+    config = tmp_path / "cfg.json"
+    config.write_text("[1]", encoding="utf-8")
+    result = _run(
+        "plugin", "install", "echo", "--plugin-config", str(config), "--data-dir", str(tmp_path)
+    )
+    assert result.exit_code == 1
+    assert "must hold a JSON object" in result.output

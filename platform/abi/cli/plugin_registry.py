@@ -21,7 +21,7 @@ import click
 import httpx
 
 from abi.cli.common import data_dir_option, emit_json, handle_errors, open_platform
-from abi.cli.plugin import plugin
+from abi.cli.plugin import _read_config, plugin
 from abi.errors import AbiError, InvalidInput
 from abi.plugins.devmode import DevBuild, DevSession, LocalTarget
 from abi.plugins.signing import generate_key, load_private_key, save_private_key
@@ -236,18 +236,6 @@ def parse_grants(values: tuple[str, ...]) -> Grants:
     return grants
 
 
-def _read_json_object(path: Path | None) -> dict[str, Any] | None:
-    if path is None:
-        return None
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"{path}: {exc}") from exc
-    if not isinstance(value, dict):
-        raise InvalidInput(f"{path} must hold a JSON object")
-    return value
-
-
 def registry_command(func: Callable[..., None]) -> Callable[..., None]:
     """Open the registry from the target options and pass it as ``registry``."""
 
@@ -314,7 +302,11 @@ def install(
     """Install (or upgrade) plugin NAME for the tenant."""
     grants = parse_grants(grant) if grant or no_grants else None
     result = registry.install(
-        name, version, grants, _read_json_object(plugin_config), with_dependencies
+        name,
+        version,
+        grants,
+        _read_config(plugin_config) if plugin_config is not None else None,
+        with_dependencies,
     )
     emit_json(result)
 
