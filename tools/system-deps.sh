@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(ocl-icd-libopencl1 pocl-opencl-icd clang lld wasi-libc libclang-rt-14-dev-wasm32
-          rustc libstd-rust-dev-wasm32)
+          rustc libstd-rust-dev-wasm32 wrk)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -147,3 +147,17 @@ def test_the_platform_tenant_name_is_reserved(platform: Platform) -> None:
 def test_missing_credentials_explain_how_to_authenticate(platform: Platform) -> None:
     with pytest.raises(Unauthenticated, match="oauth/token"):
         platform.security.authenticate(None)
+
+
+def test_a_remembered_token_still_expires(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = platform.tenants.create("acme")
+    client, _ = platform.security.clients.create(tenant.id, "ci", Role.READER)
+    token = platform.security.tokens.issue(client)
+    header = f"Bearer {token['access_token']}"
+    assert platform.security.authenticate(header).client_id == client.client_id
+    later = time.time() + token["expires_in"] + 5
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(Unauthenticated):
+        platform.security.authenticate(header)

@@ -17,6 +17,7 @@ def cli() -> None:
 from abi.cli import plugin_registry  # noqa: E402, F401  (publish, install, grant, list, dev...)
 from abi.cli.agent import agent  # noqa: E402
 from abi.cli.bench import bench  # noqa: E402
+from abi.cli.bench_http import http as bench_http  # noqa: E402
 from abi.cli.bench_all import bench_all  # noqa: E402
 from abi.cli.client import client  # noqa: E402
 from abi.cli.db import db  # noqa: E402
@@ -34,6 +35,7 @@ cli.add_command(tenant)
 cli.add_command(client)
 cli.add_command(plugin)
 cli.add_command(bench)
+bench.add_command(bench_http)
 bench.add_command(bench_all)
 plugin.add_command(plugin_new)
 plugin.add_command(plugin_build)

@@ -101,6 +101,8 @@ class Principal:
     via: str = "token"
     """How it authenticated: ``token``, ``api_key`` or ``oidc``."""
     token_id: str | None = None
+    issued_at: float = 0.0
+    """When the credential was issued (epoch seconds; 0 when unknown)."""
 
     @property
     def is_platform_admin(self) -> bool:

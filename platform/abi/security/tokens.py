@@ -8,6 +8,8 @@ back, so nothing here depends on the web framework.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +34,7 @@ from abi.security.principal import Principal, Role
 from abi.security.revocation import RevocationList
 
 Response = tuple[int, dict[str, Any], list[tuple[str, str]]]
+VERIFIED_CACHE_SIZE = 10_000
 
 
 @dataclass
@@ -182,6 +185,8 @@ class TokenService:
         self.server.register_grant(_ClientCredentialsGrant)
         self.server.register_token_generator("default", _TokenGenerator(keys, settings))
         self.server.register_endpoint(_Revocation(self))
+        self._verified: dict[str, _Verified] = {}
+        self._verified_lock = threading.Lock()
         self.protector = ResourceProtector()
         self.protector.register_token_validator(_Validator(keys, settings))
 
@@ -218,7 +223,33 @@ class TokenService:
     def authenticate(self, authorization: str) -> Principal:
         """The principal of a ``Bearer`` Authorization header value; Unauthenticated if the
         token is missing, malformed, badly signed, expired, for another audience or issuer,
-        or revoked."""
+        or revoked.
+
+        A token that verified once is remembered (by its exact string, until it expires), so
+        repeated requests skip the signature check; revocation is checked on every call."""
+        cached = self._verified.get(authorization)
+        if cached is not None and time.time() < cached.expires_at:
+            principal = cached.principal
+        else:
+            principal, expires_at = self._verify(authorization)
+            self._remember(authorization, _Verified(principal, expires_at))
+        if self.revocations.is_revoked(
+            principal.token_id or "", principal.client_id, principal.issued_at
+        ):
+            raise Unauthenticated("access token has been revoked", code="auth.token_revoked")
+        return principal
+
+    def _remember(self, authorization: str, verified: _Verified) -> None:
+        with self._verified_lock:
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                now = time.time()
+                live = {k: v for k, v in self._verified.items() if v.expires_at > now}
+                while len(live) >= VERIFIED_CACHE_SIZE:
+                    del live[next(iter(live))]
+                self._verified = live
+            self._verified[authorization] = verified
+
+    def _verify(self, authorization: str) -> tuple[Principal, float]:
         try:
             claims = self.protector.validate_request(None, _HeaderRequest(authorization))
         except MissingAuthorizationError as exc:
@@ -237,13 +268,19 @@ class TokenService:
             raise Unauthenticated(
                 "access token lacks tenant or role", code="auth.invalid_token"
             ) from exc
-        if self.revocations.is_revoked(claims["jti"], claims["client_id"], claims["iat"]):
-            raise Unauthenticated("access token has been revoked", code="auth.token_revoked")
-        return Principal(
+        principal = Principal(
             tenant_id=tenant_id,
             client_id=str(claims["client_id"]),
             scopes=frozenset(str(claims.get("scope", "")).split()),
             role=role,
             via="token",
             token_id=str(claims["jti"]),
+            issued_at=float(claims["iat"]),
         )
+        return principal, float(claims["exp"])
+
+
+@dataclass(frozen=True)
+class _Verified:
+    principal: Principal
+    expires_at: float

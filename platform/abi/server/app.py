@@ -22,7 +22,7 @@ from abi.config import Settings, load_settings
 from abi.observability import http as request_tracing
 from abi.runtime import Platform
 from abi.security import ALL_SCOPES
-from abi.server import middleware
+from abi.server import middleware, responses
 from abi.server.context import PLATFORM_KEY
 from abi.server.routes import (
     admin,
@@ -92,6 +92,7 @@ def create_app(platform: Platform) -> Quart:
             "apiKey": {"type": "apiKey", "in_": "header", "name": "X-API-Key"},
         },
     )
+    responses.install(app)
     middleware.install(app, server)
     request_tracing.install(app, platform.observability)
     for blueprint in BLUEPRINTS:
@@ -138,6 +139,8 @@ def hypercorn_config(settings: Settings, **overrides: Any) -> HypercornConfig:
     config.errorlog = "-"
     config.websocket_ping_interval = None
     config.alpn_protocols = ["h2", "http/1.1"]
+    config.backlog = 4096
+    config.websocket_max_message_size = 1024 * 1024
     if server.certfile is not None:
         config.certfile = str(server.certfile)
         config.keyfile = str(server.keyfile) if server.keyfile else None
