@@ -67,6 +67,8 @@ class PluginSettings(Section):
     max_table_elements: int = Field(100_000, ge=1)
     host_call_seconds: float = Field(10.0, gt=0)
     """Bound on one host function's own time (epochs cannot interrupt Python code)."""
+    instance_slots: int = Field(2048, ge=0)
+    """Pre-reserved instance slots (Wasmtime pooling allocator); 0 allocates on demand."""
     epoch_tick_ms: int = Field(10, ge=1, le=1000)
     pool_size: int = Field(8, ge=1)
     trusted_publishers: list[str] = Field(default_factory=list)

@@ -379,3 +379,40 @@ async def test_acall_does_not_block_the_event_loop(bind: Callable[..., Plugin]) 
     task.cancel()
     assert result.usage.fuel > 10_000_000
     assert ticks > 0
+
+
+SLOTS_SCRIPT = """
+import wasmtime
+from abi.config import PluginSettings
+from abi.plugins.errors import SandboxFull
+from abi.plugins.instance import Instance
+from abi.plugins.manifest import parse_manifest
+from abi.plugins.sandbox import Sandbox
+
+sandbox = Sandbox(PluginSettings(instance_slots=2))
+loaded = sandbox.load(parse_manifest('name = "e"\\nversion = "1.0.0"\\n'), wasmtime.wat2wasm('''
+(module (memory (export "memory") 1)
+  (func (export "abi_version") (result i32) i32.const 1)
+  (func (export "abi_alloc") (param i32) (result i32) i32.const 8)
+  (func (export "handle") (param i32 i32) (result i64) i64.const 0))'''))
+first, second = sandbox.bind(loaded), sandbox.bind(loaded)
+first.call(b"x")                      # leaves one idle instance in first's pool
+held = Instance(first.spec)           # and one in use: both slots taken
+second.call(b"y")                     # evicts first's idle instance to get a slot
+assert first.pool.idle == 0
+try:
+    Instance(first.spec)
+except SandboxFull as exc:
+    print(exc.code, exc.status)
+"""
+
+
+def test_full_instance_slots_evict_idle_instances_then_refuse(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", SLOTS_SCRIPT], capture_output=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().split() == ["plugin.busy", "503"]

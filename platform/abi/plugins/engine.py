@@ -8,10 +8,17 @@ the first engine and runs until the process exits.
 from __future__ import annotations
 
 import importlib.metadata
+import logging
+import mmap
 import threading
+from dataclasses import dataclass, replace
 
 import wasmtime
+from wasmtime import _ffi as ffi
 
+from abi.config import PluginSettings
+
+log = logging.getLogger("abi.plugins.engine")
 MAX_WASM_STACK = 1024 * 1024
 """Bytes of native stack a call may use before it traps with stack overflow."""
 _CONFIG_FLAGS = (
@@ -27,7 +34,8 @@ WASMTIME_VERSION = importlib.metadata.version("wasmtime")
 ENGINE_FINGERPRINT = f"wasmtime-{WASMTIME_VERSION};" + ";".join(
     f"{name}={value}" for name, value in _CONFIG_FLAGS
 )
-"""Identifies compiled code: the compile cache keys on it."""
+"""Identifies compiled code: the compile cache keys on it (Wasmtime itself also refuses code
+compiled for an incompatible engine configuration)."""
 
 
 class EpochTicker:
@@ -54,21 +62,88 @@ class EpochTicker:
         self._thread.join(timeout=1)
 
 
-_lock = threading.Lock()
-_built: list[tuple[wasmtime.Engine, EpochTicker]] = []
+@dataclass(frozen=True)
+class EngineOptions:
+    """Process-wide engine settings (the first sandbox in a process decides them)."""
+
+    tick_ms: int = 10
+    instance_slots: int = 2048
+    """Instances the pooling allocator pre-reserves; 0: allocate each store on demand."""
+    max_memory_bytes: int = 512 * 1024 * 1024
+    max_table_elements: int = 100_000
+
+    @classmethod
+    def from_settings(cls, settings: PluginSettings) -> EngineOptions:
+        return cls(
+            settings.epoch_tick_ms,
+            settings.instance_slots,
+            settings.max_memory_bytes,
+            settings.max_table_elements,
+        )
 
 
-def _build_engine() -> wasmtime.Engine:
+def _pooling(config: wasmtime.Config, options: EngineOptions) -> None:
+    pooling = ffi.wasmtime_pooling_allocation_config_new()
+    slots = options.instance_slots
+    ffi.wasmtime_pooling_allocation_config_total_core_instances_set(pooling, slots)
+    ffi.wasmtime_pooling_allocation_config_total_memories_set(pooling, slots)
+    ffi.wasmtime_pooling_allocation_config_total_tables_set(pooling, slots)
+    ffi.wasmtime_pooling_allocation_config_total_stacks_set(pooling, 0)
+    ffi.wasmtime_pooling_allocation_config_max_memory_size_set(pooling, options.max_memory_bytes)
+    ffi.wasmtime_pooling_allocation_config_table_elements_set(pooling, options.max_table_elements)
+    ffi.wasmtime_pooling_allocation_strategy_set(config.ptr(), pooling)
+    ffi.wasmtime_pooling_allocation_config_delete(pooling)
+
+
+_MAP_NORESERVE = 0x4000  # Linux; the mmap module does not export it before Python 3.13
+_SLOT_BYTES = (4 << 30) + (64 << 20)
+"""Address space one pooled memory slot reserves (Wasmtime's 4 GiB reservation + guards)."""
+
+
+def _can_reserve(slots: int, max_memory_bytes: int) -> bool:
+    """Whether the address space for the pool can be reserved: Wasmtime aborts the process
+    (it cannot be caught) when it cannot, e.g. under ``ulimit -v``."""
+    size = slots * max(_SLOT_BYTES, max_memory_bytes + (64 << 20)) + (1 << 30)
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE
+    try:
+        probe = mmap.mmap(-1, size, flags=flags, prot=0)
+    except (OSError, OverflowError, ValueError):
+        return False
+    probe.close()
+    return True
+
+
+def _build_engine(options: EngineOptions) -> tuple[wasmtime.Engine, EngineOptions]:
+    if options.instance_slots > 0 and not _can_reserve(
+        options.instance_slots, options.max_memory_bytes
+    ):
+        log.warning(
+            "cannot reserve address space for %d instance slots; allocating on demand",
+            options.instance_slots,
+        )
+        options = replace(options, instance_slots=0)
     config = wasmtime.Config()
     for name, value in _CONFIG_FLAGS:
         setattr(config, name, value)
-    return wasmtime.Engine(config)
+    if options.instance_slots > 0:
+        _pooling(config, options)
+    return wasmtime.Engine(config), options
 
 
-def get_engine(tick_ms: int = 10) -> tuple[wasmtime.Engine, EpochTicker]:
-    """The process-wide engine and its ticker (built on first use with ``tick_ms``)."""
+_lock = threading.Lock()
+_built: list[tuple[wasmtime.Engine, EpochTicker, EngineOptions]] = []
+
+
+def get_engine(options: EngineOptions | None = None) -> tuple[wasmtime.Engine, EpochTicker]:
+    """The process-wide engine and its ticker, built on first use with ``options``; later
+    calls get the same engine whatever they pass."""
     with _lock:
         if not _built:
-            engine = _build_engine()
-            _built.append((engine, EpochTicker(engine, tick_ms)))
-        return _built[0]
+            engine, opts = _build_engine(options or EngineOptions())
+            _built.append((engine, EpochTicker(engine, opts.tick_ms), opts))
+        return _built[0][0], _built[0][1]
+
+
+def engine_options() -> EngineOptions | None:
+    """The options the process's engine was built with (None before the first one)."""
+    return _built[0][2] if _built else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from abi.errors import AbiError, InvalidInput, PayloadTooLarge
+from abi.errors import AbiError, InvalidInput, PayloadTooLarge, Unavailable
 
 if TYPE_CHECKING:
     from abi.plugins.usage import Usage
@@ -57,6 +57,12 @@ class ConfigInvalid(PluginInvalid):
     """A tenant's config values do not match the plugin's ``config_schema``."""
 
     code = "plugin.config_invalid"
+
+
+class SandboxFull(Unavailable):
+    """Every pre-reserved instance slot is in use (``plugins.instance_slots``); retry later."""
+
+    code = "plugin.busy"
 
 
 class PluginCallError(AbiError):

@@ -13,6 +13,7 @@ from abi.plugins.capabilities import BY_MODULE, HostSignature
 from abi.plugins.errors import ImportNotRequested, ModuleInvalid, ModuleTooLarge
 from abi.plugins.manifest import Manifest
 from abi.plugins.signing import sha256_hex
+from abi.plugins.traps import instantiation_error
 
 WASM_MAGIC = b"\0asm"
 HANDLER = (("i32", "i32"), ("i64",))
@@ -122,6 +123,8 @@ def compile_module(
             module, from_cache = cache.compile(engine, wasm, digest)
     except wasmtime.WasmtimeError as exc:
         detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        if "pooling allocator" in detail:  # valid Wasm, but over the instance slot size
+            raise instantiation_error(detail, None) from exc
         raise ModuleInvalid(f"not a valid WebAssembly module: {detail or 'invalid'}") from exc
     elapsed = (time.perf_counter() - start) * 1000
     capabilities = check_imports(manifest, module)

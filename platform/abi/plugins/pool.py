@@ -8,10 +8,19 @@ that is discarded afterwards.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from abi.plugins.errors import SandboxFull
 from abi.plugins.instance import Instance
+
+_POOLS: weakref.WeakSet[InstancePool] = weakref.WeakSet()
+
+
+def release_idle_everywhere() -> int:
+    """Close every idle instance of every pool (frees instance slots); returns how many."""
+    return sum(pool.drop_idle() for pool in list(_POOLS))
 
 
 class InstancePool:
@@ -26,6 +35,7 @@ class InstancePool:
         self._closed = False
         self.created = 0
         self.retired = 0
+        _POOLS.add(self)
 
     @contextmanager
     def instance(self) -> Iterator[Instance]:
@@ -42,7 +52,12 @@ class InstancePool:
             with self._lock:
                 if self._idle:
                     return self._idle.pop()
-        inst = self.factory()
+        try:
+            inst = self.factory()
+        except SandboxFull:
+            if not release_idle_everywhere():
+                raise
+            inst = self.factory()
         with self._lock:
             self.created += 1
         return inst
@@ -61,10 +76,16 @@ class InstancePool:
     def idle(self) -> int:
         return len(self._idle)
 
+    def drop_idle(self) -> int:
+        """Close the idle instances; returns how many."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for inst in idle:
+            inst.close()
+        return len(idle)
+
     def close(self) -> None:
         """Drop idle instances; borrowed ones are closed when given back."""
         with self._lock:
             self._closed = True
-            idle, self._idle = self._idle, []
-        for inst in idle:
-            inst.close()
+        self.drop_idle()

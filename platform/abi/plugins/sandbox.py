@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +30,12 @@ from abi.config import PluginSettings, Settings
 from abi.errors import InvalidInput
 from abi.plugins.bundle import Bundle
 from abi.plugins.cache import CompileCache
-from abi.plugins.engine import EpochTicker, get_engine
+from abi.plugins.engine import EngineOptions, EpochTicker, engine_options, get_engine
 from abi.plugins.errors import AbiMismatch, PluginCallError
 from abi.plugins.grants import GrantSpec, resolve_grants
 from abi.plugins.host.base import HostContext, HostServices
 from abi.plugins.instance import Instance, InstanceSpec, Sink
-from abi.plugins.limits import Limits
+from abi.plugins.limits import MIB, Limits
 from abi.plugins.linking import linker_for
 from abi.plugins.loader import CompiledModule, compile_module
 from abi.plugins.manifest import ABI_VERSION, Manifest
@@ -196,7 +196,7 @@ class Sandbox:
 
     def __init__(self, settings: PluginSettings, cache_dir: Path | None = None) -> None:
         self.settings = settings
-        self.engine, self.ticker = get_engine(settings.epoch_tick_ms)
+        self.engine, self.ticker = get_engine(EngineOptions.from_settings(settings))
         self.cache = CompileCache(cache_dir) if cache_dir is not None else None
 
     @classmethod
@@ -256,7 +256,17 @@ class Sandbox:
         )
 
     def limits_for(self, manifest: Manifest) -> Limits:
-        return manifest.effective_limits(self.settings)
+        """The manifest's limits, clamped to the settings and to what the process's engine
+        was built for (its instance slots have a fixed size)."""
+        limits = manifest.effective_limits(self.settings)
+        built = engine_options()
+        if built is None:
+            return limits
+        return replace(
+            limits,
+            memory_mb=max(1, min(limits.memory_mb, built.max_memory_bytes // MIB)),
+            tables=min(limits.tables, built.max_table_elements),
+        )
 
     def bind(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import wasmtime
 
-from abi.plugins.errors import PluginCallError
+from abi.plugins.errors import PluginCallError, SandboxFull
 
 _BY_TRAP_CODE = {
     wasmtime.TrapCode.OUT_OF_FUEL.value: ("plugin.out_of_fuel", "the call ran out of fuel"),
@@ -44,6 +44,11 @@ def instantiation_error(text: str, trap: tuple[int | None, str] | None) -> Plugi
     if trap is not None:
         return trap_error(trap[0], trap[1], memory_exhausted=False)
     lowered = text.lower()
+    if "concurrent limit" in lowered:
+        raise SandboxFull(
+            f"no free instance slot ({_first_line(text)}); raise plugins.instance_slots or "
+            "lower plugins.pool_size"
+        )
     if "memory" in lowered and ("limit" in lowered or "exceed" in lowered):
         return PluginCallError(
             f"the module needs more memory than its cap: {_first_line(text)}",
