@@ -5,8 +5,9 @@ Every module speaks guest ABI v1. Entry points (present when their capability is
 - ``handle``: returns ``<tag>:`` followed by the input (no capability);
 - ``remember`` / ``recall`` (``kv``): store the input under key ``last`` / return it;
 - ``setting`` (``config``): the JSON value of config key ``greeting``;
-- ``vectors_search`` / ``vectors_upsert`` / ``embed`` (``vectors.read`` / ``vectors.write`` /
-  ``embed``): pass the input JSON to that host function and return its answer;
+- ``vectors_search`` / ``vectors_upsert`` / ``embed`` / ``agents_call`` (``vectors.read`` /
+  ``vectors.write`` / ``embed`` / ``agents.call``): pass the input JSON to that host function
+  and return its answer;
 - ``wait`` (``kv`` + ``stream``): emits ``started``, then polls kv key ``go`` until it exists,
   then returns like ``handle`` (a call that stays in flight until the test lets it finish).
 """
@@ -48,6 +49,7 @@ _PROXIES = (
     ("vectors.read", "abi_vectors_read", "search", "vectors_search"),
     ("vectors.write", "abi_vectors_write", "upsert", "vectors_upsert"),
     ("embed", "abi_embed", "embed", "embed"),
+    ("agents.call", "abi_agents_call", "call", "agents_call"),
 )
 """Capabilities whose entry point passes the input JSON to one host function and returns
 the host's answer: (capability, import module, function, entry point)."""

@@ -312,3 +312,23 @@ def test_parallel_invokes_each_get_their_own_output(
     for thread in threads:
         thread.join(30)
     assert sorted(outputs) == sorted(f"1.0.0:{i}".encode() for i in range(8))
+
+
+def test_config_values_are_shown_to_tenant_admins_only(
+    live_server: Any, api: httpx.Client, acme: Any, key: Ed25519PrivateKey
+) -> None:
+    _upload(api, make_bundle("echo", "1.0.0", key, capabilities={"config": {}}))
+    installed = api.post(
+        "/api/v1/plugins/echo/install",
+        json={"grants": {"config": {}}, "config": {"greeting": "s3cret"}},
+    )
+    assert installed.json()["config"] == {"greeting": "s3cret"}
+    security = live_server.platform.security
+    client, _secret = security.clients.create(acme.tenant_id, "reader", Role.READER)
+    token = security.tokens.issue(client, None)["access_token"]
+    seen = httpx.get(
+        f"{live_server.url}/api/v1/plugins/echo", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["installation"]["config"] is None
+    assert "s3cret" not in seen.text

@@ -291,3 +291,28 @@ def test_plugins_reach_the_tenants_vectors_and_the_embedder(
     assert "capability_denied" in caught.value.message
     embedded = service.invoke(tenant, "echo", "embed", b'{"texts": ["hello world"]}').output
     assert json.loads(embedded)["dim"] == platform.embedder.dim
+
+
+def test_plugins_query_the_tenants_agents(
+    platform: Platform, service: PluginService, key: Ed25519PrivateKey, tenant: str
+) -> None:
+    platform.agents.registry.create(
+        tenant,
+        {
+            "name": "docs",
+            "persona": {"description": "Answers questions about Abi from its docs"},
+            "memory": {"collection": "docs-memory"},
+            "backend": {"kind": "retrieval", "top_k": 1},
+        },
+    )
+    platform.agents.remember(tenant, "docs", [{"text": "The port is 8080", "source": "a.md"}])
+    _publish(service, key, "1.0.0", capabilities={"agents.call": {"agents": ["docs"]}})
+    service.install(tenant, "echo", grants=["agents.call"])
+    request = {"agent": "docs", "query": "which port"}
+    answer = json.loads(
+        service.invoke(tenant, "echo", "agents_call", json.dumps(request).encode()).output
+    )
+    assert answer["sources"][0]["source"] == "a.md"
+    with pytest.raises(PluginCallError) as caught:
+        service.invoke(tenant, "echo", "agents_call", b'{"agent": "other", "query": "x"}')
+    assert "capability_denied" in caught.value.message

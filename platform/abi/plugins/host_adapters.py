@@ -1,6 +1,6 @@
 """Adapters from the platform's subsystems to the host-service protocols plugins call through
-(:mod:`abi.plugins.host.base`): WDBX for ``vectors.read`` / ``vectors.write`` and the default
-embedder for ``embed``. Results are plain JSON values."""
+(:mod:`abi.plugins.host.base`): WDBX for ``vectors.read`` / ``vectors.write``, the default
+embedder for ``embed`` and agent queries for ``agents.call``. Results are plain JSON values."""
 
 from __future__ import annotations
 
@@ -89,3 +89,18 @@ class EmbedderAdapter:
             return []
         rows: list[list[float]] = self.embedder.embed(_bounded(texts, "texts")).tolist()
         return rows
+
+
+class AgentQueryAdapter:
+    """:class:`~abi.plugins.host.base.AgentService` over :class:`abi.agents.service.AgentService`:
+    a plugin's ``agents.call`` is a blocking query of the tenant's agent."""
+
+    def __init__(self, agents: Any) -> None:
+        self.agents = agents
+
+    def call(
+        self, tenant_id: str, agent: str, query: str, conversation_id: str | None
+    ) -> dict[str, Any]:
+        options = {} if conversation_id is None else {"conversation_id": conversation_id}
+        answer: dict[str, Any] = _plain(self.agents.query(tenant_id, agent, query, **options))
+        return answer

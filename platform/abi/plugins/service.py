@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from abi.errors import Conflict, NotFound
+from abi.errors import AbiError, Conflict, NotFound
 from abi.plugins import callmetrics
 from abi.plugins.errors import PluginCallError
 from abi.plugins.host.base import (
@@ -34,7 +34,7 @@ from abi.plugins.host.base import (
     NeuralService,
     VectorService,
 )
-from abi.plugins.host_adapters import EmbedderAdapter, VectorStoreAdapter
+from abi.plugins.host_adapters import AgentQueryAdapter, EmbedderAdapter, VectorStoreAdapter
 from abi.plugins.installations import (
     DependencyInUse,
     DependencyMissing,
@@ -272,8 +272,15 @@ class PluginService:
                 missing=missing,
             )
         for dep, dep_version in sorted(missing.items()):
+            # A fresh dependency gets no grants; an installed one keeps its own.
+            keep = self.installations.find(tenant_id, dep) is not None
             self.install(
-                tenant_id, dep, dep_version, grants={}, with_dependencies=True, actor=actor
+                tenant_id,
+                dep,
+                dep_version,
+                grants=None if keep else {},
+                with_dependencies=True,
+                actor=actor,
             )
 
     def set_grants(
@@ -440,9 +447,10 @@ class PluginService:
             result = self.invoke(
                 tenant_id, name, entry, data, self.event_sink(tenant_id, name, invocation_id)
             )
-        except PluginCallError as exc:
+        except AbiError as exc:
+            usage = getattr(exc, "usage", None)
             final["error"] = exc.to_dict()
-            final["usage"] = exc.usage.to_dict() if exc.usage else None
+            final["usage"] = usage.to_dict() if usage is not None else None
             self.platform.events.publish(tenant_id, topic, final)
             return None
         final["output"] = base64.b64encode(result.output).decode("ascii")
@@ -524,7 +532,7 @@ class PluginService:
 
     def _services(self) -> HostServices:
         """The host services this platform offers: providers that speak a host protocol
-        directly, else adapters onto WDBX and the default embedder."""
+        directly, else adapters onto WDBX, the default embedder and the agents."""
         found: dict[str, Any] = {}
         for field_name, attrs, protocol in _SERVICE_PROVIDERS:
             for attr in attrs:
@@ -538,6 +546,9 @@ class PluginService:
         embedder = getattr(self.platform, "embedder", None)
         if "embed" not in found and hasattr(embedder, "embed"):
             found["embed"] = EmbedderAdapter(embedder)
+        agents = getattr(self.platform, "agents", None)
+        if "agents" not in found and hasattr(agents, "query"):
+            found["agents"] = AgentQueryAdapter(agents)
         return HostServices(kv=self.kv, **found)
 
     def _drop(self, tenant_id: str, name: str) -> None:

@@ -98,7 +98,9 @@ class InstallationOut(BaseModel):
     enabled: bool
     grants: dict[str, dict[str, Any]]
     declined: list[str]
-    config: dict[str, Any]
+    config: dict[str, Any] | None = Field(
+        description="The config values (tenant admins only: they may hold secrets)."
+    )
     lifecycle: dict[str, Any]
     revision: int
     installed_at: str
@@ -106,7 +108,8 @@ class InstallationOut(BaseModel):
 
     @classmethod
     def of(cls, installation: Installation) -> InstallationOut:
-        return cls(**installation.to_dict())
+        admin = current_principal().role in ADMIN_ROLES
+        return cls(**{"config": None, **installation.to_dict(include_config=admin)})
 
 
 class PluginDetail(PluginSummary):
