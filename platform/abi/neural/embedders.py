@@ -1,7 +1,8 @@
 """Text embedders: an interface and its implementations.
 
 Every embedder has a ``name``, a dimension ``dim`` and ``embed(texts)`` returning float32
-``(len(texts), dim)`` rows of unit length (an empty text maps to the zero vector). The default,
+``(len(texts), dim)`` rows of unit length (the hashing embedder maps a text without words to
+the zero vector). The default,
 :class:`HashingEmbedder`, needs nothing but numpy; :class:`abi.neural.minilm.MiniLMEmbedder`
 runs a real sentence-embedding transformer on the compute layer.
 """
@@ -117,6 +118,6 @@ def create_embedder(settings: ComputeSettings, compute: Compute | None = None) -
     if settings.embedder == "minilm":
         from abi.neural.minilm import MiniLMEmbedder
 
-        model: Embedder = MiniLMEmbedder.load(compute)
+        model: Embedder = MiniLMEmbedder.load(compute, settings.embedder_model_dir)
         return model
     return HashingEmbedder(settings.embedding_dim)
