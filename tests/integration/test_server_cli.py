@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from click.testing import CliRunner
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from abi.cli.main import cli
 
@@ -75,11 +84,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def served(data_dir: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """`abi serve` in a subprocess with 2 workers, port and data dir given as ABI_* vars."""
+@contextmanager
+def _serve(data_dir: Path, log: Path, *args: str, scheme: str = "http") -> Iterator[str]:
+    """`abi serve` in a subprocess, port and data dir given as ABI_* variables."""
     port = _free_port()
-    log = tmp_path / "serve.log"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("ABI_")},
         "ABI_DATA_DIR": str(data_dir),
@@ -87,25 +95,36 @@ def served(data_dir: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     }
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "abi.cli.main", "serve", "--workers", "2"],
+            [sys.executable, "-m", "abi.cli.main", "serve", *args],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{port}"
+    url = f"{scheme}://127.0.0.1:{port}"
     try:
         for _ in range(300):
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
+            with contextlib.suppress(OSError):
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
             assert process.poll() is None, log.read_text()
             time.sleep(0.1)
-        yield url, log
+        yield url
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture
+def served(data_dir: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """`abi serve --workers 2` on plain HTTP."""
+    log = tmp_path / "serve.log"
+    with _serve(data_dir, log, "--workers", "2") as url:
+        for _ in range(100):
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.1)
+        yield url, log
 
 
 def test_serve_prints_the_platform_admin_once_and_serves(served: tuple[str, Path]) -> None:
@@ -131,5 +150,47 @@ def test_serve_speaks_h2c(served: tuple[str, Path]) -> None:
     url, _ = served
     with httpx.Client(http1=False, http2=True) as client:
         response = client.get(f"{url}/api/v1/health")
+    assert response.status_code == 200
+    assert response.http_version == "HTTP/2"
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    certfile, keyfile = directory / "cert.pem", directory / "key.pem"
+    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return certfile, keyfile
+
+
+def test_serve_with_a_certificate_negotiates_h2_over_tls(data_dir: Path, tmp_path: Path) -> None:
+    certfile, keyfile = _self_signed(tmp_path)
+    tls = ("--certfile", str(certfile), "--keyfile", str(keyfile))
+    with (
+        _serve(data_dir, tmp_path / "tls.log", *tls, scheme="https") as url,
+        httpx.Client(http2=True, verify=ssl.create_default_context(cafile=str(certfile))) as c,
+    ):
+        response = c.get(f"{url}/api/v1/health", timeout=30)
     assert response.status_code == 200
     assert response.http_version == "HTTP/2"

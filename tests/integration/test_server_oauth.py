@@ -97,3 +97,14 @@ def test_issuing_a_token_is_audited(live_server: Any, acme: Any) -> None:
     )
     entries = live_server.platform.security.audit.query(acme.tenant_id, action="token.issue")
     assert entries[0].actor == acme.client_id
+
+
+def test_a_refused_login_is_audited(live_server: Any, acme: Any) -> None:
+    _token(
+        live_server.url,
+        data={"grant_type": "client_credentials"},
+        auth=(acme.client_id, "wrong"),
+    )
+    entries = live_server.platform.security.audit.query(acme.tenant_id, action="token.issue")
+    assert entries[0].outcome == "denied"
+    assert entries[0].details == {"error": "invalid_client"}

@@ -8,11 +8,13 @@ back, so nothing here depends on the web framework.
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from authlib.oauth2 import AuthorizationServer, ResourceProtector
 from authlib.oauth2.rfc6749 import OAuth2Request, grants
@@ -117,6 +119,20 @@ class _IssuedToken:
         return client.client_id == self.client_id
 
 
+def _claimed_client_id(request: HttpRequest) -> str:
+    """The client id a token request claims (HTTP Basic user or form field), unverified."""
+    headers = request.headers
+    authorization = headers.get("Authorization") or headers.get("authorization") or ""
+    scheme, _, encoded = authorization.partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            user = base64.b64decode(encoded, validate=True).decode().partition(":")[0]
+            return unquote(user)
+        except (ValueError, UnicodeDecodeError):
+            return ""
+    return request.form.get("client_id", "")
+
+
 def _record_issue(audit: AuditLog, client: Client, token: dict[str, Any]) -> None:
     audit.record(
         client.tenant_id,
@@ -191,8 +207,22 @@ class TokenService:
         self.protector.register_token_validator(_Validator(keys, settings))
 
     def token_response(self, request: HttpRequest) -> Response:
-        """The token endpoint: ``(status, JSON body, headers)``, OAuth2 errors included."""
-        return self.server.create_token_response(request)  # type: ignore[no-any-return]
+        """The token endpoint: ``(status, JSON body, headers)``, OAuth2 errors included.
+        A refused request naming an existing client is audited in that client's tenant."""
+        response: Response = self.server.create_token_response(request)
+        status, body, _ = response
+        if status >= 400:
+            client = self.clients.find(_claimed_client_id(request))
+            if client is not None:
+                self.audit.record(
+                    client.tenant_id,
+                    "token.issue",
+                    actor=client.client_id,
+                    target=client.client_id,
+                    outcome="denied",
+                    error=str(body.get("error", "")),
+                )
+        return response
 
     def revocation_response(self, request: HttpRequest) -> Response:
         """The RFC 7009 revocation endpoint."""
