@@ -161,9 +161,10 @@ class MiniLMEmbedder:
             h = self._block(layer, h, bias, batch, length)
         tokens = h.reshape(batch, length, self.hidden)
         summed: F32 = np.einsum("blh,bl->bh", tokens, mask)
-        pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        counts: F32 = mask.sum(axis=1, keepdims=True)
+        pooled: F32 = (summed / np.maximum(counts, np.float32(1e-9))).astype(np.float32)
+        norms: F32 = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.maximum(norms, np.float32(1e-12))).astype(np.float32)
 
     def _block(self, layer: _Layer, h: F32, bias: F32, batch: int, length: int) -> F32:
         c = self.compute
