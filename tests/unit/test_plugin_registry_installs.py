@@ -316,3 +316,16 @@ def test_plugins_query_the_tenants_agents(
     with pytest.raises(PluginCallError) as caught:
         service.invoke(tenant, "echo", "agents_call", b'{"agent": "other", "query": "x"}')
     assert "capability_denied" in caught.value.message
+
+
+def test_a_change_made_by_another_process_is_picked_up(
+    platform: Platform, service: PluginService, key: Ed25519PrivateKey, tenant: str
+) -> None:
+    _publish(service, key, "1.0.0")
+    _publish(service, key, "2.0.0")
+    service.install(tenant, "echo", "1.0.0")
+    assert service.invoke(tenant, "echo", None, b"a").output == b"1.0.0:a"
+    with Platform(platform.settings) as other:
+        other.plugins.install(tenant, "echo", "2.0.0")
+    service.revision_check_seconds = 0.0
+    assert service.invoke(tenant, "echo", None, b"a").output == b"2.0.0:a"

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
+from typing import Any
+
 from prometheus_client import Counter, Histogram
 
 from abi.plugins.usage import Usage
@@ -33,18 +37,57 @@ MEMORY = Histogram(
     _LABELS,
     buckets=tuple(float(1 << n) for n in range(16, 32, 2)),
 )
+_PER_PLUGIN = (FUEL, HOST_CALLS, DENIED_CALLS, BYTES_IN, BYTES_OUT, SECONDS, MEMORY)
+
+
+@dataclass(frozen=True)
+class _Children:
+    """One (tenant, plugin)'s labelled series, looked up once (``labels()`` is slow)."""
+
+    ok: Any
+    fuel: Any
+    host_calls: Any
+    denied_calls: Any
+    bytes_in: Any
+    bytes_out: Any
+    seconds: Any
+    memory: Any
+
+
+_children: dict[tuple[str, str], _Children] = {}
+_lock = threading.Lock()
+
+
+def _series(tenant_id: str, plugin: str) -> _Children:
+    key = (tenant_id, plugin)
+    found = _children.get(key)
+    if found is None:
+        with _lock:
+            found = _children.get(key)
+            if found is None:
+                found = _Children(
+                    CALLS.labels(tenant_id, plugin, "ok"),
+                    *(m.labels(tenant_id, plugin) for m in _PER_PLUGIN),
+                )
+                _children[key] = found
+    return found
 
 
 def record(tenant_id: str, plugin: str, usage: Usage | None, outcome: str) -> None:
     """Count one call (``outcome`` is ``ok`` or the error code) and its usage."""
-    CALLS.labels(tenant_id, plugin, outcome).inc()
+    series = _series(tenant_id, plugin)
+    if outcome == "ok":
+        series.ok.inc()
+    else:
+        CALLS.labels(tenant_id, plugin, outcome).inc()
     if usage is None:
         return
-    labels = (tenant_id, plugin)
-    FUEL.labels(*labels).inc(usage.fuel)
-    HOST_CALLS.labels(*labels).inc(usage.host_calls)
-    DENIED_CALLS.labels(*labels).inc(usage.denied_calls)
-    BYTES_IN.labels(*labels).inc(usage.bytes_in)
-    BYTES_OUT.labels(*labels).inc(usage.bytes_out)
-    SECONDS.labels(*labels).observe(usage.wall_us / 1_000_000)
-    MEMORY.labels(*labels).observe(usage.memory_bytes)
+    series.fuel.inc(usage.fuel)
+    if usage.host_calls:
+        series.host_calls.inc(usage.host_calls)
+    if usage.denied_calls:
+        series.denied_calls.inc(usage.denied_calls)
+    series.bytes_in.inc(usage.bytes_in)
+    series.bytes_out.inc(usage.bytes_out)
+    series.seconds.observe(usage.wall_us / 1_000_000)
+    series.memory.observe(usage.memory_bytes)

@@ -15,7 +15,7 @@ This module holds the rules; :class:`abi.plugins.service.PluginService` adds the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -133,9 +133,20 @@ def _config_context(name: str) -> bytes:
 class InstallationStore:
     """Installations in the metadata store, one row per (tenant, plugin)."""
 
-    def __init__(self, db: Database, cipher: ConfigCipher) -> None:
+    def __init__(
+        self,
+        db: Database,
+        cipher: ConfigCipher,
+        on_change: Callable[[str, str], None] | None = None,
+    ) -> None:
         self.db = db
         self.cipher = cipher
+        self.on_change = on_change
+        """Called with (tenant id, plugin name) after every change that moves the revision."""
+
+    def _changed(self, tenant_id: str, name: str) -> None:
+        if self.on_change is not None:
+            self.on_change(tenant_id, name)
 
     def _seal(self, tenant_id: str, name: str, config: Mapping[str, Any]) -> bytes:
         plaintext = json.dumps(dict(config), separators=(",", ":"), sort_keys=True).encode()
@@ -225,6 +236,7 @@ class InstallationStore:
                 scope.update(conn, installations, values, installations.c.name == name)
             row = scope.one(conn, installations, installations.c.name == name)
         assert row is not None
+        self._changed(tenant_id, name)
         return self._from_row(row)
 
     def update(self, tenant_id: str, name: str, **values: Any) -> Installation:
@@ -241,6 +253,8 @@ class InstallationStore:
             scope.update(conn, installations, values, installations.c.name == name)
             row = scope.one(conn, installations, installations.c.name == name)
         assert row is not None
+        if bump:
+            self._changed(tenant_id, name)
         return self._from_row(row)
 
     def _locked_row(self, conn: Connection, scope: TenantScope, name: str) -> RowMapping:
@@ -253,3 +267,4 @@ class InstallationStore:
         with self.db.begin() as conn:
             if not TenantScope(tenant_id).delete(conn, installations, installations.c.name == name):
                 raise NotInstalled(f"plugin {name!r} is not installed for this tenant", plugin=name)
+        self._changed(tenant_id, name)

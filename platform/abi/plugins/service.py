@@ -7,8 +7,9 @@ the event bus, and the vectors / embeddings / agents services the platform has.
 
 Each (tenant, plugin) has one *active* bound plugin (an instance pool) tagged with the
 installation's revision. Every change to the installation (upgrade, grants, config, enable,
-reload) raises the revision; the next call in any process notices it, builds the new version's
-pool and swaps it in atomically. Calls already running keep the old pool and finish on it.
+reload) raises the revision; the next call in this process, and in other processes within
+``revision_check_seconds``, notices it, builds the new version's pool and swaps it in
+atomically. Calls already running keep the old pool and finish on it.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import base64
 import inspect
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -108,6 +110,8 @@ class _Active:
     installation: Installation
     plugin: Plugin | None
     """None while the installation is disabled."""
+    checked: float = field(default_factory=time.monotonic)
+    """When the revision in the store was last compared with ours (monotonic seconds)."""
 
     def close(self) -> None:
         if self.plugin is not None:
@@ -119,6 +123,10 @@ class PluginService:
 
     name = "plugins"
 
+    revision_check_seconds = 1.0
+    """How stale this process's view of an installation may get when another process changes
+    it; changes made through this service apply to the next call here at once."""
+
     def __init__(self, platform: Platform) -> None:
         settings = platform.settings
         self.platform = platform
@@ -127,7 +135,9 @@ class PluginService:
         self.registry = PluginRegistry(
             platform.db, platform.blobs, settings.plugins, self._validate_module
         )
-        self.installations = InstallationStore(platform.db, platform.security)
+        self.installations = InstallationStore(
+            platform.db, platform.security, on_change=self._invalidate
+        )
         self.kv = SqlKeyValueStore(platform.db)
         self._active: dict[tuple[str, str], _Active] = {}
         self._loaded: dict[str, LoadedPlugin] = {}
@@ -479,14 +489,19 @@ class PluginService:
             return self._key_locks.setdefault(key, threading.Lock())
 
     def _ensure(self, tenant_id: str, name: str) -> _Active:
-        """The active plugin at the installation's current revision (built or swapped in)."""
+        """The active plugin at the installation's current revision (built or swapped in).
+        The store is asked at most every ``revision_check_seconds`` per installation."""
         key = (tenant_id, name)
+        active = self._active.get(key)
+        now = time.monotonic()
+        if active is not None and now - active.checked < self.revision_check_seconds:
+            return active
         revision = self.installations.revision(tenant_id, name)
         if revision is None:
             self._drop(tenant_id, name)
             raise NotInstalled(f"plugin {name!r} is not installed for this tenant", plugin=name)
-        active = self._active.get(key)
         if active is not None and active.revision >= revision:
+            active.checked = now
             return active
         with self._key_lock(key):
             active = self._active.get(key)
@@ -550,6 +565,12 @@ class PluginService:
         if "agents" not in found and hasattr(agents, "query"):
             found["agents"] = AgentQueryAdapter(agents)
         return HostServices(kv=self.kv, **found)
+
+    def _invalidate(self, tenant_id: str, name: str) -> None:
+        """The installation changed here: the next call compares revisions again."""
+        active = self._active.get((tenant_id, name))
+        if active is not None:
+            active.checked = float("-inf")
 
     def _drop(self, tenant_id: str, name: str) -> None:
         with self._lock:
