@@ -60,11 +60,11 @@ def test_run_json(tmp_path: Path, folder: Path) -> None:
     assert body["usage"]["streamed_chunks"] == 2
 
 
-def test_run_streams_chunks_to_stdout(tmp_path: Path, folder: Path) -> None:
-    result = run(
-        tmp_path, "run", str(folder), "--input", str(tmp_path / "in.txt"), "--entry", "stream"
-    )
-    assert result.stdout_bytes == b"payload" * 3
+def test_run_streams_chunks_to_stderr(tmp_path: Path, folder: Path) -> None:
+    args = ("run", str(folder), "--input", str(tmp_path / "in.txt"), "--entry", "stream")
+    result = run(tmp_path, *args)
+    assert result.stdout_bytes == b"payload"
+    assert result.stderr.startswith("payloadpayload")
 
 
 def test_run_guest_error_exits_1_with_code(tmp_path: Path, folder: Path) -> None:

@@ -83,9 +83,9 @@ def _read_config(path: Path | None) -> dict[str, Any]:
     return value
 
 
-def _stdout_sink(chunk: bytes) -> None:
-    sys.stdout.buffer.write(chunk)
-    sys.stdout.buffer.flush()
+def _stderr_sink(chunk: bytes) -> None:
+    sys.stderr.buffer.write(chunk)
+    sys.stderr.buffer.flush()
 
 
 @plugin.command("run")
@@ -132,9 +132,10 @@ def run(
 ) -> None:
     """Run PATH (a plugin folder or a bundle) on the input, under the platform's limits.
 
-    The output bytes go to stdout and the usage to stderr; a contained failure exits with
-    status 1 and `error[<code>]: <message>` on stderr. Every requested capability is
-    granted unless --grant/--deny say otherwise.
+    The output bytes alone go to stdout; streamed chunks go to stderr as they arrive,
+    followed by the usage (--json puts output, chunks and usage in one JSON object on
+    stdout). A contained failure exits with status 1 and `error[<code>]: <message>` on
+    stderr. Every requested capability is granted unless --grant/--deny say otherwise.
     """
     settings = settings_from(data_dir, config_file)
     bundle = _load_bundle(path, settings.plugins.max_module_bytes, trusted_key)
@@ -144,7 +145,7 @@ def run(
     kv = FileKeyValueStore(kv_dir) if kv_dir else MemoryKeyValueStore()
     grants = _grants(set(bundle.manifest.capabilities), grant, deny)
     out = sys.stdout.buffer
-    sink = None if as_json else _stdout_sink
+    sink = None if as_json else _stderr_sink
     plugin_obj = sandbox.bind(
         loaded,
         grants=grants,

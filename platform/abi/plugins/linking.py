@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -38,8 +39,9 @@ class Dispatcher(Protocol):
     def host_call(self, binding: Binding, args: Any) -> int: ...
 
 
-LIVE: dict[int, Dispatcher] = {}
-"""Store context address -> the instance using that store."""
+LIVE: weakref.WeakValueDictionary[int, Dispatcher] = weakref.WeakValueDictionary()
+"""Store context address -> the instance using that store (weak: an instance nobody holds is
+collected, and its store freed, even if its plugin was never closed)."""
 
 _DENIED_TRAP = b"abi: host call from a store that is not running a sandboxed call"
 

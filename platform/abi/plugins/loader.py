@@ -76,7 +76,8 @@ def check_imports(manifest: Manifest, module: wasmtime.Module) -> frozenset[str]
 
 def check_exports(manifest: Manifest, module: wasmtime.Module) -> frozenset[str]:
     """Required exports present with the right types; returns the optional ones found."""
-    exports = {exp.name: exp.type for exp in module.exports}
+    wanted_names = {"memory", *REQUIRED_FUNCS, *OPTIONAL_EXPORTS, *manifest.entry_points}
+    exports = {exp.name: exp.type for exp in module.exports if exp.name in wanted_names}
     memory = exports.get("memory")
     if not isinstance(memory, wasmtime.MemoryType):
         raise ModuleInvalid("the module must export its linear memory as 'memory'")
