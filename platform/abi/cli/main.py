@@ -17,10 +17,12 @@ def cli() -> None:
 from abi.cli import plugin_registry  # noqa: E402, F401  (publish, install, grant, list, dev...)
 from abi.cli.agent import agent  # noqa: E402
 from abi.cli.bench import bench  # noqa: E402
-from abi.cli.bench_http import http as bench_http  # noqa: E402
 from abi.cli.bench_all import bench_all  # noqa: E402
+from abi.cli.bench_compute import compute as bench_compute  # noqa: E402
+from abi.cli.bench_http import http as bench_http  # noqa: E402
 from abi.cli.client import client  # noqa: E402
 from abi.cli.db import db  # noqa: E402
+from abi.cli.devices import devices  # noqa: E402
 from abi.cli.plugin import plugin  # noqa: E402
 from abi.cli.plugin_author import build as plugin_build  # noqa: E402
 from abi.cli.plugin_author import new as plugin_new  # noqa: E402
@@ -35,13 +37,15 @@ cli.add_command(tenant)
 cli.add_command(client)
 cli.add_command(plugin)
 cli.add_command(bench)
-bench.add_command(bench_http)
 bench.add_command(bench_all)
+bench.add_command(bench_compute)
+bench.add_command(bench_http)
 plugin.add_command(plugin_new)
 plugin.add_command(plugin_build)
 plugin.add_command(plugin_test)
 cli.add_command(token)
 cli.add_command(db)
+cli.add_command(devices)
 cli.add_command(agent)
 cli.add_command(workflow)
 
