@@ -30,6 +30,12 @@ bench: setup
 	$(PY) -m pip install -q -e '.[dev,bench]'
 	$(VENV)/bin/abi bench
 
+# Rebuild the first-party plugins from source (toolchains: tools/system-deps.sh, the ziglang
+# package, and the AssemblyScript compiler pinned in plugin-sdk/assemblyscript, installed by
+# npm ci on first use). `make plugins PLUGINS_ARGS=--check` verifies without writing.
+plugins: setup
+	$(PY) tools/build_plugins.py $(PLUGINS_ARGS)
+
 load: setup
 	$(PY) -m pip install -q -e '.[load]'
 	$(PY) load/run_headless.py

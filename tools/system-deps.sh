@@ -10,6 +10,9 @@ missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# Node.js + npm run the pinned AssemblyScript compiler (plugin-sdk/assemblyscript); any
+# install that provides both commands will do (Debian's packages or NodeSource's).
+command -v npm >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -17,7 +17,9 @@
 //
 // Memory: the stub runtime never frees; the host calls abi_reset after every call, which
 // resets the whole heap. Objects created at start-up or kept in globals across calls do not
-// survive it: keep cross-call state in static data (constant arrays and strings) or in kv.
+// survive it, and a module-level value computed at start-up (even `"a" + "b"`) is such an
+// object: keep module-level values to literals and numbers, build tables inside handlers,
+// and keep cross-call state in kv.
 // A host function you never call is not imported.
 
 export const ABI_VERSION: i32 = 1;

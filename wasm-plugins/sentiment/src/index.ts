@@ -49,43 +49,49 @@ function isWordChar(cp: i32): bool {
   return !isEmoji(cp) && cp != 0xfe0f;
 }
 
+function normalize(word: string): string {
+  for (let i = 0; i < word.length; i++) {
+    const c = word.charCodeAt(i);
+    if (c >= 0x80 || (c >= 0x41 && c <= 0x5a)) {
+      return word.toLowerCase().replaceAll("\u2019", "'");
+    }
+  }
+  return word; // ASCII lower case already: the common case, kept cheap
+}
+
 /** Lowercased words, apostrophes kept inside words (U+2019 becomes '), emoji as words. */
 function tokenize(text: string): string[] {
   const tokens = new Array<string>();
-  let current = "";
+  let start = -1; // code unit index where the current word began
   let i = 0;
   while (i < text.length) {
     const cp = text.codePointAt(i);
     const width = cp > 0xffff ? 2 : 1;
-    const apostrophe = cp == 0x27 || cp == 0x2019;
     const nextCp = i + width < text.length ? text.codePointAt(i + width) : 0;
+    const joiner = (cp == 0x27 || cp == 0x2019) && start >= 0 && isWordChar(nextCp);
     if (isWordChar(cp)) {
-      current += String.fromCodePoint(cp);
-    } else if (apostrophe && current.length > 0 && isWordChar(nextCp)) {
-      current += "'";
-    } else {
-      if (current.length > 0) tokens.push(current.toLowerCase());
-      current = "";
+      if (start < 0) start = i;
+    } else if (!joiner) {
+      if (start >= 0) tokens.push(normalize(text.substring(start, i)));
+      start = -1;
       if (isEmoji(cp)) {
         // A heart followed by the emoji presentation selector is one emoji.
-        const selector = nextCp == 0xfe0f;
-        tokens.push(String.fromCodePoint(cp) + (selector ? String.fromCodePoint(0xfe0f) : ""));
-        if (selector) i += 1;
+        const end = i + width + (nextCp == 0xfe0f ? 1 : 0);
+        tokens.push(text.substring(i, end));
+        i = end;
+        continue;
       }
     }
     i += width;
   }
-  if (current.length > 0) tokens.push(current.toLowerCase());
+  if (start >= 0) tokens.push(normalize(text.substring(start)));
   return tokens;
 }
 
 function jsonList(words: string[]): string {
-  let out = "[";
-  for (let i = 0; i < words.length; i++) {
-    if (i > 0) out += ",";
-    out += abi.jsonString(words[i]);
-  }
-  return out + "]";
+  const quoted = new Array<string>(words.length);
+  for (let i = 0; i < words.length; i++) quoted[i] = abi.jsonString(words[i]);
+  return "[" + quoted.join(",") + "]";
 }
 
 function analyze(text: string, tables: Tables): string {

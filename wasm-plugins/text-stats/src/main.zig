@@ -45,22 +45,32 @@ fn isCjk(cp: u21) bool {
         (cp >= 0x4e00 and cp <= 0x9fff) or (cp >= 0xf900 and cp <= 0xfaff);
 }
 
+/// Code point ranges above U+00FF that are punctuation, symbols or spaces, not letters.
+const non_word = [_][2]u21{
+    .{ 0x2000, 0x206f }, .{ 0x20a0, 0x20cf }, .{ 0x2100, 0x214f }, .{ 0x2190, 0x2bff },
+    .{ 0x2e00, 0x2e7f }, .{ 0x3000, 0x303f }, .{ 0xfe30, 0xfe4f }, .{ 0xff00, 0xff0f },
+    .{ 0xff1a, 0xff20 }, .{ 0xff3b, 0xff40 }, .{ 0xff5b, 0xff65 }, .{ 0xfff0, 0xffff },
+    .{ 0x1f000, 0x1faff },
+};
+
 /// Letters and digits of any script (non-ASCII counts as a letter outside the
 /// punctuation, symbol and space blocks).
 fn isWordChar(cp: u21) bool {
-    if (cp < 0x80) return std.ascii.isAlphanumeric(@intCast(cp));
+    if (cp < 0x80) return (cp | 0x20) -% 'a' < 26 or cp -% '0' < 10;
     if (cp <= 0xbf) return cp == 0xaa or cp == 0xb5 or cp == 0xba;
     if (cp == 0xd7 or cp == 0xf7) return false;
-    const non_word = [_][2]u21{
-        .{ 0x2000, 0x206f }, .{ 0x20a0, 0x20cf }, .{ 0x2100, 0x214f }, .{ 0x2190, 0x2bff },
-        .{ 0x2e00, 0x2e7f }, .{ 0x3000, 0x303f }, .{ 0xfe30, 0xfe4f }, .{ 0xff00, 0xff0f },
-        .{ 0xff1a, 0xff20 }, .{ 0xff3b, 0xff40 }, .{ 0xff5b, 0xff65 }, .{ 0xfff0, 0xffff },
-        .{ 0x1f000, 0x1faff },
-    };
+    if (cp < 0x2000) return true;
     for (non_word) |r| {
         if (cp >= r[0] and cp <= r[1]) return false;
     }
     return true;
+}
+
+const Class = enum { word, cjk, other };
+
+fn classify(cp: u21) Class {
+    if (cp >= 0x3040 and isCjk(cp)) return .cjk;
+    return if (isWordChar(cp)) .word else .other;
 }
 
 fn isJoiner(cp: u21) bool {
@@ -101,46 +111,66 @@ const Scan = struct {
     paragraphs: u64 = 0,
 };
 
-/// Tokenize `s` (lowercased tokens) and count characters, sentences, lines and paragraphs.
+/// The normalized form of a word: lowercased, U+2019 as '. ASCII words already in lower
+/// case are returned as they are (a slice of the input).
+fn normalize(word: []const u8) ![]const u8 {
+    const plain = for (word) |c| {
+        if (c >= 0x80 or (c >= 'A' and c <= 'Z')) break false;
+    } else true;
+    if (plain) return word;
+    var out: abi.Buf = .init();
+    var i: usize = 0;
+    while (i < word.len) {
+        const d = decode(word, i).?; // the caller validated the input
+        try putUtf8(&out, if (d.cp == 0x2019) '\'' else lower(d.cp));
+        i += d.len;
+    }
+    return out.items();
+}
+
+fn invalidUtf8(offset: usize) error{GuestError} {
+    var msg: abi.Buf = .init();
+    msg.put("input is not valid UTF-8 (byte offset ") catch {};
+    msg.int(@intCast(offset)) catch {};
+    msg.put(")") catch {};
+    return abi.fail(msg.items());
+}
+
+/// Tokenize `s` (normalized tokens) and count characters, sentences, lines and paragraphs.
 fn scan(s: []const u8) !Scan {
     var r: Scan = .{};
-    var word: abi.Buf = .init();
-    var word_chars: u32 = 0;
+    var word_start: usize = 0;
+    var word_chars: u32 = 0; // code points in the current word (0: no word open)
     var words_since_end = false; // a word appeared since the last sentence end
     var prev_digit = false; // the previous code point was an ASCII digit
     var line_has_text = false;
     var in_paragraph = false;
     var i: usize = 0;
+    var d: Decoded = if (s.len > 0) decode(s, 0) orelse return invalidUtf8(0) else undefined;
+    var class: Class = if (s.len > 0) classify(d.cp) else .other;
     while (i < s.len) {
-        const d = decode(s, i) orelse {
-            var msg: abi.Buf = .init();
-            try msg.put("input is not valid UTF-8 (byte offset ");
-            try msg.int(@intCast(i));
-            try msg.put(")");
-            return abi.fail(msg.items());
-        };
         const next = i + d.len;
-        const next_cp: ?u21 = if (next < s.len) (if (decode(s, next)) |n| n.cp else null) else null;
+        var next_d: ?Decoded = null;
+        if (next < s.len) next_d = decode(s, next) orelse return invalidUtf8(next);
+        const next_cp: ?u21 = if (next_d) |n| n.cp else null;
+        const next_class: Class = if (next_cp) |c| classify(c) else .other;
+        const next_word = next_class == .word;
         r.chars += 1;
-        if (isCjk(d.cp)) {
-            try flushWord(&r, &word, &word_chars);
-            try putUtf8(&word, d.cp);
-            word_chars = 1;
-            try flushWord(&r, &word, &word_chars);
+        if (class == .cjk) {
+            try flushWord(&r, s, word_start, i, &word_chars);
+            try r.tokens.append(abi.allocator, .{ .text = s[i..next], .chars = 1 });
             words_since_end = true;
-        } else if (isWordChar(d.cp)) {
-            try putUtf8(&word, lower(d.cp));
+        } else if (class == .word) {
+            if (word_chars == 0) word_start = i;
             word_chars += 1;
             words_since_end = true;
-        } else if (isJoiner(d.cp) and word_chars > 0 and next_cp != null and isWordChar(next_cp.?) and !isCjk(next_cp.?)) {
-            try putUtf8(&word, if (d.cp == 0x2019) '\'' else d.cp);
-            word_chars += 1;
-        } else if ((d.cp == '.' or d.cp == ',') and prev_digit and next_cp != null and next_cp.? < 0x80 and std.ascii.isDigit(@intCast(next_cp.?))) {
-            try word.byte(@intCast(d.cp)); // 3.50, 1,000
-            word_chars += 1;
+        } else if (word_chars > 0 and next_word and (isJoiner(d.cp) or
+            ((d.cp == '.' or d.cp == ',') and prev_digit and next_cp.? < 0x80 and std.ascii.isDigit(@intCast(next_cp.?)))))
+        {
+            word_chars += 1; // don't, well-known, 3.50, 1,000
         } else {
-            try flushWord(&r, &word, &word_chars);
-            const glued = d.cp == '.' and next_cp != null and isWordChar(next_cp.?);
+            try flushWord(&r, s, word_start, i, &word_chars);
+            const glued = d.cp == '.' and next_class != .other;
             const run_continues = next_cp != null and isTerminator(next_cp.?);
             if (isTerminator(d.cp) and !glued and !run_continues and words_since_end) {
                 r.sentences += 1;
@@ -158,17 +188,18 @@ fn scan(s: []const u8) !Scan {
         }
         prev_digit = d.cp < 0x80 and std.ascii.isDigit(@intCast(d.cp));
         i = next;
+        if (next_d) |n| d = n;
+        class = next_class;
     }
-    try flushWord(&r, &word, &word_chars);
+    try flushWord(&r, s, word_start, s.len, &word_chars);
     if (words_since_end) r.sentences += 1;
     if (s.len > 0 and s[s.len - 1] != '\n') r.lines += 1;
     return r;
 }
 
-fn flushWord(r: *Scan, word: *abi.Buf, chars: *u32) !void {
+fn flushWord(r: *Scan, s: []const u8, start: usize, end: usize, chars: *u32) !void {
     if (chars.* == 0) return;
-    try r.tokens.append(abi.allocator, .{ .text = word.items(), .chars = chars.* });
-    word.* = .init();
+    try r.tokens.append(abi.allocator, .{ .text = try normalize(s[start..end]), .chars = chars.* });
     chars.* = 0;
 }
 
