@@ -332,3 +332,31 @@ def test_config_values_are_shown_to_tenant_admins_only(
     assert seen.status_code == 200, seen.text
     assert seen.json()["installation"]["config"] is None
     assert "s3cret" not in seen.text
+
+
+def test_health_runs_the_checks_and_reports_call_counters(
+    api: httpx.Client, key: Ed25519PrivateKey
+) -> None:
+    _upload(api, make_bundle("echo", "1.0.0", key))
+    api.post("/api/v1/plugins/echo/install", json={})
+    _invoke(api, "echo", input="x")
+    checked = api.get("/api/v1/plugins/echo/health")
+    assert checked.status_code == 200, checked.text
+    body = checked.json()
+    assert body["lifecycle"]["health"] == {"ok": True}
+    assert body["host"]["calls"] == 1
+    assert api.get("/api/v1/plugins/echo").json()["installation"]["lifecycle"] == body["lifecycle"]
+
+
+def test_publisher_keys_can_be_listed_and_removed(
+    api: httpx.Client, key: Ed25519PrivateKey
+) -> None:
+    own = generate_key()
+    added = api.post("/api/v1/publishers", json={"public_key": public_key_id(own), "name": "own"})
+    listed = api.get("/api/v1/publishers").json()["publishers"]
+    assert {p["key_id"] for p in listed} == {public_key_id(key), public_key_id(own)}
+    assert api.delete(f"/api/v1/publishers/{added.json()['id']}").status_code == 204
+    refused = _upload(api, make_bundle("mine", "1.0.0", own))
+    assert _error_code(refused) == "plugin.unknown_publisher"
+    platform_key = next(p for p in listed if p["key_id"] == public_key_id(key))
+    assert api.delete(f"/api/v1/publishers/{platform_key['id']}").status_code == 404

@@ -117,7 +117,7 @@ class LocalRegistry:
         self.platform = platform
         self.tenant_id = tenant_id
 
-    def _tenant(self) -> str:
+    def require_tenant(self) -> str:
         if self.tenant_id is None:
             raise InvalidInput("this command needs --tenant NAME (or --server) on local data")
         return self.tenant_id
@@ -138,7 +138,7 @@ class LocalRegistry:
         with_dependencies: bool = False,
     ) -> Any:
         installed = self.platform.plugins.install(
-            self._tenant(),
+            self.require_tenant(),
             name,
             version,
             grants=grants,
@@ -149,7 +149,7 @@ class LocalRegistry:
         return installed.to_dict(include_config=False)
 
     def set_grants(self, name: str, grants: Grants) -> Any:
-        updated = self.platform.plugins.set_grants(self._tenant(), name, grants, actor="cli")
+        updated = self.platform.plugins.set_grants(self.require_tenant(), name, grants, actor="cli")
         return updated.to_dict(include_config=False)
 
     def search(self, query: str | None, capability: str | None) -> Any:
@@ -162,10 +162,12 @@ class LocalRegistry:
         ]
 
     def uninstall(self, name: str, keep_data: bool) -> None:
-        self.platform.plugins.uninstall(self._tenant(), name, keep_data=keep_data, actor="cli")
+        self.platform.plugins.uninstall(
+            self.require_tenant(), name, keep_data=keep_data, actor="cli"
+        )
 
     def invoke(self, name: str, entry: str | None, data: bytes) -> Any:
-        result = self.platform.plugins.invoke(self._tenant(), name, entry, data)
+        result = self.platform.plugins.invoke(self.require_tenant(), name, entry, data)
         return {
             "output": base64.b64encode(result.output).decode("ascii"),
             "output_format": "base64",
@@ -411,7 +413,7 @@ def dev(
     if isinstance(registry, RemoteRegistry):
         target: Any = _RemoteDevTarget(registry)
     else:
-        target = LocalTarget(registry.platform.plugins, registry._tenant(), actor="cli")
+        target = LocalTarget(registry.platform.plugins, registry.require_tenant(), actor="cli")
     session = DevSession(folder, target, key, grants=grant or None)
     payload = input_file.read_bytes() if input_file is not None else None
 

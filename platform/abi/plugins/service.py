@@ -472,15 +472,20 @@ class PluginService:
     def new_invocation_id() -> str:
         return "inv_" + uuid.uuid4().hex[:20]
 
-    def live_metrics(self, tenant_id: str, name: str) -> dict[str, Any]:
-        """This process's counters for the tenant's plugin and its own ``abi_metrics``."""
+    def check(self, tenant_id: str, name: str) -> dict[str, Any]:
+        """Run the lifecycle checks now (recorded on the installation) and add this process's
+        call counters: ``{"lifecycle": {...}, "host": {...}}``."""
+        installation = self._refresh_lifecycle(tenant_id, name)
+        if installation is None:
+            raise NotInstalled(f"plugin {name!r} is not installed for this tenant", plugin=name)
         active = self._ensure(tenant_id, name)
-        if active.plugin is None:
-            return {"enabled": False}
-        try:
-            return active.plugin.metrics()
-        except PluginCallError as exc:
-            return {"error": exc.code, "message": exc.message}
+        host: dict[str, Any] = {}
+        if active.plugin is not None:
+            try:
+                host = active.plugin.metrics()["host"]
+            except PluginCallError as exc:
+                host = {"error": exc.code, "message": exc.message}
+        return {"lifecycle": installation.lifecycle, "host": host}
 
     # Active plugins -----------------------------------------------------------------------
 

@@ -8,6 +8,7 @@
 - ``PUT /api/v1/plugins/{name}``: enable/disable the tenant's installation or replace its
   config; ``DELETE``: uninstall it from the tenant.
 - ``POST .../install`` (install, upgrade, downgrade), ``PUT .../grants``, ``POST .../reload``,
+  ``GET .../health`` (run the health and metrics exports now),
   ``POST .../invoke`` (``stream: true`` runs it in the background and streams chunks as
   events on ``plugins.<name>.stream``, which the WebSocket hub delivers).
 - ``GET/POST /api/v1/publishers``, ``DELETE /api/v1/publishers/{id}``: publisher keys.
@@ -387,6 +388,21 @@ async def reload(name: str) -> InstallationOut:
         _service().reload, principal.tenant_id, name, actor=_actor(principal)
     )
     return InstallationOut.of(installation)
+
+
+class CheckOut(BaseModel):
+    lifecycle: dict[str, Any] = Field(description="init / health / metrics results, recorded.")
+    host: dict[str, Any] = Field(description="This server process's call counters.")
+
+
+@blueprint.get("/plugins/<name>/health")
+@require_scope("plugins:read")
+@validate_response(CheckOut)
+async def check(name: str) -> CheckOut:
+    """Run the plugin's health and metrics exports now for the caller's tenant."""
+    principal = current_principal()
+    result = await asyncio.to_thread(_service().check, principal.tenant_id, name)
+    return CheckOut(**result)
 
 
 # Calls ------------------------------------------------------------------------------------------
