@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,9 +86,11 @@ def _secret_context(agent_id: str) -> bytes:
 class AgentRegistry:
     """Versioned agent definitions per tenant."""
 
-    def __init__(self, db: Database, secrets: SecretBox | None) -> None:
+    def __init__(self, db: Database, secrets: SecretBox | None, cache_seconds: float = 2.0) -> None:
         self.db = db
         self.secrets = secrets
+        self.cache_seconds = cache_seconds
+        self._cache: dict[tuple[str, str], tuple[Agent, float]] = {}
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
 
@@ -97,6 +100,8 @@ class AgentRegistry:
             self._listeners.append(listener)
 
     def _notify(self, tenant_id: str, agent_id: str, agent: Agent | None) -> None:
+        for key in [k for k in self._cache if k[0] == tenant_id]:
+            self._cache.pop(key, None)
         with self._lock:
             listeners = list(self._listeners)
         for listener in listeners:
@@ -167,6 +172,25 @@ class AgentRegistry:
         """The agent with id or name ``ref``."""
         with self.db.begin() as conn:
             return self._row_to_agent(self._row(conn, TenantScope(tenant_id), ref))
+
+    def cached(self, tenant_id: str, ref: str) -> Agent | None:
+        """The agent as read at most ``cache_seconds`` ago, or None. Changes made in this
+        process evict it at once; another process's changes show within ``cache_seconds``."""
+        hit = self._cache.get((tenant_id, ref))
+        if hit is None or time.monotonic() - hit[1] > self.cache_seconds:
+            return None
+        return hit[0]
+
+    def get_cached(self, tenant_id: str, ref: str) -> Agent:
+        """:meth:`get`, served from the short-lived cache when possible."""
+        agent = self.cached(tenant_id, ref)
+        if agent is None:
+            agent = self.get(tenant_id, ref)
+            now = time.monotonic()
+            if len(self._cache) >= 10_000:
+                self._cache.clear()
+            self._cache[(tenant_id, agent.id)] = self._cache[(tenant_id, agent.name)] = (agent, now)
+        return agent
 
     def list(self, tenant_id: str) -> list[Agent]:
         """The tenant's agents by name."""

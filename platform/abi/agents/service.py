@@ -28,7 +28,7 @@ from abi.agents.discovery import Provider, ServiceDirectory
 from abi.agents.loop import LoopThread
 from abi.agents.memory import VectorMemory, VectorStoreLike
 from abi.agents.querying import QueryEngine, QueryOptions
-from abi.agents.registry import Agent, AgentRegistry, SecretBox
+from abi.agents.registry import AgentRegistry, SecretBox
 from abi.agents.replicas import ReplicaPool
 from abi.agents.router import RouteDecision, Router, TextEmbedder
 from abi.agents.spec import MemorySpec
@@ -185,7 +185,9 @@ class AgentService:
     async def _query(
         self, tenant_id: str, ref: str, text: str, opts: QueryOptions
     ) -> dict[str, Any]:
-        agent: Agent = await asyncio.to_thread(self.registry.get, tenant_id, ref)
+        agent = self.registry.cached(tenant_id, ref) or await asyncio.to_thread(
+            self.registry.get_cached, tenant_id, ref
+        )
         return await self.queries.query(tenant_id, agent, text, opts)
 
     def query(self, tenant_id: str, ref: str, text: str, **options: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ def cli() -> None:
 from abi.cli import plugin_registry  # noqa: E402, F401  (publish, install, grant, list, dev...)
 from abi.cli.agent import agent  # noqa: E402
 from abi.cli.bench import bench  # noqa: E402
+from abi.cli.bench_agents import agents as bench_agents  # noqa: E402
 from abi.cli.bench_all import bench_all  # noqa: E402
 from abi.cli.bench_compute import compute as bench_compute  # noqa: E402
 from abi.cli.bench_http import http as bench_http  # noqa: E402
@@ -38,6 +39,7 @@ cli.add_command(client)
 cli.add_command(plugin)
 cli.add_command(bench)
 bench.add_command(bench_all)
+bench.add_command(bench_agents)
 bench.add_command(bench_compute)
 bench.add_command(bench_http)
 plugin.add_command(plugin_new)

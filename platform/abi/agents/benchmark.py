@@ -1,0 +1,201 @@
+"""``abi bench agents``: retrieval-backend query throughput over a large memory and router
+decision time with many agents, in process, with same-run baselines.
+
+Retrieval: one agent whose memory holds ``passages`` synthetic passages (a 5,000-word
+vocabulary, 12 words each); queries are 6 words of a random passage. Measured: the full
+agent query (registry lookup, balancer, embedding, WDBX search, answer) from 1 and from
+``threads`` threads, against its own parts alone in the same run (embedding one text; the
+WDBX search of a ready vector). Hit@1 checks the query finds its passage.
+
+Router: ``agents`` agents of one tenant (a description and 3 examples each, random
+capabilities); decisions for ``queries`` requests with 0-2 required capabilities. Measured:
+``Router.route`` alone and ``AgentService.route`` (plus capability parsing and the check that
+the index matches the store), against embedding the request alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from abi.agents.capabilities import CAPABILITY_NAMES, parse_capabilities
+from abi.config import load_settings
+from abi.errors import NotFound
+from abi.runtime import Platform
+
+SEED_TARGET_QPS = 10_000
+SEED_TARGET_AVG_MS = 100.0
+ROUTER_TARGET_P99_MS = 2.0
+
+
+def _vocabulary(rng: random.Random, size: int = 5_000) -> list[str]:
+    syllables = ["ka", "lo", "mi", "ta", "ne", "ro", "su", "vi", "de", "po", "ga", "ly", "zu", "he"]
+    words: set[str] = set()
+    while len(words) < size:
+        words.add("".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))))
+    return sorted(words)
+
+
+def _timed(func: Callable[[], Any], count: int) -> list[float]:
+    """Per-call milliseconds of ``count`` calls."""
+    out = []
+    for _ in range(count):
+        started = time.perf_counter()
+        func()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def _pct(samples: list[float], q: float) -> float:
+    return round(float(np.percentile(samples, q)), 4)
+
+
+def _fill_memory(platform: Platform, tenant: str, passages: list[str]) -> float:
+    started = time.perf_counter()
+    for start in range(0, len(passages), 10_000):
+        chunk = passages[start : start + 10_000]
+        platform.agents.remember(
+            tenant, "memory", [{"text": t, "source": f"p{start + i}"} for i, t in enumerate(chunk)]
+        )
+    return time.perf_counter() - started
+
+
+def retrieval_figures(
+    platform: Platform, passages: int, queries: int, threads: int, rng: random.Random
+) -> dict[str, Any]:
+    words = _vocabulary(rng)
+    texts = [" ".join(rng.choices(words, k=12)) for _ in range(passages)]
+    tenant = platform.tenants.create("bench-retrieval").id
+    platform.agents.registry.create(
+        tenant,
+        {
+            "name": "memory",
+            "capabilities": ["vector_search"],
+            "memory": {"collection": "bench-memory"},
+            "backend": {"kind": "retrieval", "top_k": 5},
+        },
+    )
+    fill_s = _fill_memory(platform, tenant, texts)
+    picks = [rng.randrange(passages) for _ in range(queries)]
+    asks = [" ".join(texts[i].split()[3:9]) for i in picks]
+    embedder, vectors = platform.embedder, platform.vectors
+    ready = embedder.embed(asks)
+    service = platform.agents
+    hits = sum(
+        service.query(tenant, "memory", ask)["sources"][0]["source"] == f"p{i}"
+        for ask, i in zip(asks[:200], picks[:200], strict=True)
+    )
+    cursor = iter(range(1 << 30))
+
+    def nxt() -> int:
+        return next(cursor) % queries
+
+    embed_ms = _timed(lambda: embedder.embed([asks[nxt()]]), queries)
+    search_ms = _timed(
+        lambda: vectors.search(tenant, "bench-memory", ready[nxt()], k=5, with_payloads=True),
+        queries,
+    )
+    query_ms = _timed(lambda: service.query(tenant, "memory", asks[nxt()]), queries)
+    with ThreadPoolExecutor(threads) as pool:
+        started = time.perf_counter()
+        list(pool.map(lambda a: service.query(tenant, "memory", a), asks))
+        parallel_s = time.perf_counter() - started
+    query_qps = 1000 / statistics.fmean(query_ms)
+    return {
+        "passages": passages,
+        "memory_fill_seconds": round(fill_s, 2),
+        "hit_at_1": round(hits / min(200, queries), 4),
+        "embed_only_per_s": round(1000 / statistics.fmean(embed_ms), 1),
+        "search_only_per_s": round(1000 / statistics.fmean(search_ms), 1),
+        "query_per_s": round(query_qps, 1),
+        "query_avg_ms": round(statistics.fmean(query_ms), 4),
+        "query_p99_ms": _pct(query_ms, 99),
+        f"query_per_s_{threads}_threads": round(queries / parallel_s, 1),
+        "query_vs_search_only": round(query_qps / (1000 / statistics.fmean(search_ms)), 4),
+        "query_vs_seed_target": round(max(query_qps, queries / parallel_s) / SEED_TARGET_QPS, 4),
+    }
+
+
+def router_figures(
+    platform: Platform, agents: int, queries: int, rng: random.Random
+) -> dict[str, Any]:
+    words = _vocabulary(rng, 3_000)
+    tenant = platform.tenants.create("bench-router").id
+    topics = [rng.choices(words, k=6) for _ in range(agents)]
+    started = time.perf_counter()
+    for i, topic in enumerate(topics):
+        platform.agents.registry.create(
+            tenant,
+            {
+                "name": f"agent-{i}",
+                "persona": {
+                    "description": " ".join(topic),
+                    "examples": [" ".join(rng.sample(topic, 4)) for _ in range(3)],
+                },
+                "capabilities": rng.sample(CAPABILITY_NAMES, rng.randint(2, 6)),
+            },
+        )
+    create_s = time.perf_counter() - started
+    asks = [" ".join(rng.sample(topics[rng.randrange(agents)], 3)) for _ in range(queries)]
+    needs = [rng.sample(CAPABILITY_NAMES[:6], rng.randint(0, 2)) for _ in range(queries)]
+    flags = [parse_capabilities(n) for n in needs]
+    service, router = platform.agents, platform.agents.router
+    service.route(tenant, asks[0])
+    cursor = iter(range(1 << 30))
+
+    def nxt() -> int:
+        return next(cursor) % queries
+
+    def decide() -> None:
+        i = nxt()
+        with contextlib.suppress(NotFound):  # no capable agent: still a decision
+            router.route(tenant, asks[i], flags[i])
+
+    def serve() -> None:
+        i = nxt()
+        with contextlib.suppress(NotFound):
+            service.route(tenant, asks[i], needs[i])
+
+    embed_ms = _timed(lambda: platform.embedder.embed([asks[nxt()]]), queries)
+    router_ms = _timed(decide, queries)
+    service_ms = _timed(serve, queries)
+    return {
+        "agents": agents,
+        "agents_create_seconds": round(create_s, 2),
+        "embed_only_p99_ms": _pct(embed_ms, 99),
+        "decision_p50_ms": _pct(router_ms, 50),
+        "decision_p99_ms": _pct(router_ms, 99),
+        "service_route_p99_ms": _pct(service_ms, 99),
+        "decision_p99_vs_embed_only": round(_pct(router_ms, 99) / _pct(embed_ms, 99), 3),
+        "decision_p99_vs_target": round(_pct(router_ms, 99) / ROUTER_TARGET_P99_MS, 4),
+    }
+
+
+def run_benchmark(
+    passages: int = 100_000,
+    agents: int = 1_000,
+    queries: int = 2_000,
+    threads: int = 4,
+    seed: int = 7,
+) -> dict[str, Any]:
+    """Every figure of the agents suite (see the module docstring)."""
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory(prefix="abi-bench-agents-") as tmp:
+        settings = load_settings(
+            environ={},
+            overrides={"data_dir": Path(tmp), "vectors": {"fsync": "never"}},
+        )
+        with Platform(settings) as platform:
+            return {
+                "router": router_figures(platform, agents, queries, rng),
+                "retrieval": retrieval_figures(platform, passages, queries, threads, rng),
+            }
