@@ -29,6 +29,7 @@ from abi.server.routes import (
     agents,
     audit,
     clients,
+    compute,
     health,
     metrics,
     oauth,
@@ -56,6 +57,7 @@ BLUEPRINTS: list[Blueprint] = [
     vectors.blueprint,
     agents.blueprint,
     workflows.blueprint,
+    compute.blueprint,
 ]
 """Every resource's blueprint; each subsystem adds its own line."""
 
