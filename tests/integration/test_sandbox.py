@@ -128,6 +128,18 @@ def test_trap_retires_the_instance_and_the_next_call_works(bind: Callable[..., P
     assert plugin.pool.created == 2
 
 
+def test_observer_sees_every_call(bind: Callable[..., Plugin]) -> None:
+    seen: list[tuple[str, str, str | None]] = []
+    plugin = bind(
+        tenant_id="acme",
+        observer=lambda ctx, usage, code: seen.append((ctx.tenant_id, ctx.plugin, code)),
+    )
+    plugin.call(b"x", "echo")
+    with pytest.raises(PluginCallError):
+        plugin.call(b"", "crash")
+    assert seen == [("acme", "probe", None), ("acme", "probe", "plugin.trap")]
+
+
 def test_instances_are_reused(bind: Callable[..., Plugin]) -> None:
     plugin = bind()
     for i in range(5):

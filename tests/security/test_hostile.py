@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -64,15 +65,29 @@ def test_contained_in_the_sandbox(sandbox: Sandbox, case: str) -> None:
     _host_still_works(sandbox)
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_contained_by_the_cli(tmp_path: Path, case: str) -> None:
-    spec = CASES[case]
-    (tmp_path / "input").write_bytes(b"hostile input")
+def _run_cli(case: str, folder: Path) -> subprocess.CompletedProcess[bytes]:
+    (folder / "input").write_bytes(b"hostile input")
     args = [sys.executable, "-m", "abi.cli.main", "plugin", "run", str(HOSTILE / case)]
-    args += ["--input", str(tmp_path / "input"), "--data-dir", str(tmp_path / "data")]
-    for name in spec.get("deny", []):
+    args += ["--input", str(folder / "input"), "--data-dir", str(folder / "data")]
+    for name in CASES[case].get("deny", []):
         args += ["--deny", name]
-    done = subprocess.run(args, capture_output=True, timeout=120, check=False)
+    return subprocess.run(args, capture_output=True, timeout=120, check=False)
+
+
+@pytest.fixture(scope="module")
+def cli_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every case through `abi plugin run` (separate processes, a few at a time)."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {
+            case: pool.submit(_run_cli, case, tmp_path_factory.mktemp(case)) for case in CASES
+        }
+        return {case: future.result() for case, future in futures.items()}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_contained_by_the_cli(cli_runs: dict[str, Any], case: str) -> None:
+    spec = CASES[case]
+    done = cli_runs[case]
     assert done.returncode == 1, done.stderr.decode()
     assert f"error[{spec['code']}]" in done.stderr.decode()
     assert done.stdout == b""

@@ -40,7 +40,11 @@ from abi.plugins.linking import linker_for
 from abi.plugins.loader import CompiledModule, compile_module
 from abi.plugins.manifest import ABI_VERSION, Manifest
 from abi.plugins.pool import InstancePool
-from abi.plugins.usage import CallResult
+from abi.plugins.usage import CallResult, Usage
+
+CallObserver = Callable[[HostContext, Usage | None, str | None], None]
+"""Called after every call with the tenant/plugin context, the usage and the error code (None
+on success): the hook for per-tenant, per-plugin metrics."""
 
 log = logging.getLogger("abi.plugins.sandbox")
 
@@ -79,8 +83,16 @@ class PluginStats:
 class Plugin:
     """A plugin version bound to one tenant's grants, config and services; thread-safe."""
 
-    def __init__(self, spec: InstanceSpec, pool_size: int, *, fresh: bool) -> None:
+    def __init__(
+        self,
+        spec: InstanceSpec,
+        pool_size: int,
+        *,
+        fresh: bool,
+        observer: CallObserver | None = None,
+    ) -> None:
         self.spec = spec
+        self.observer = observer
         self.manifest = spec.compiled.manifest
         self.limits = spec.limits
         self.context = spec.context
@@ -138,7 +150,7 @@ class Plugin:
         """:meth:`call` in a worker thread, so the event loop keeps running."""
         return await asyncio.to_thread(self.call, data, entry, sink=sink)
 
-    def _record(self, usage: Any, code: str | None) -> None:
+    def _record(self, usage: Usage | None, code: str | None) -> None:
         with self._stats_lock:
             self.stats.calls += 1
             if usage is not None:
@@ -148,6 +160,11 @@ class Plugin:
             if code is not None:
                 self.stats.errors += 1
                 self.stats.errors_by_code[code] = self.stats.errors_by_code.get(code, 0) + 1
+        if self.observer is not None:
+            try:
+                self.observer(self.context, usage, code)
+            except Exception:
+                log.exception("plugin call observer failed")
 
     def _lifecycle_json(self, name: str) -> dict[str, Any] | None:
         if name not in self.spec.compiled.optional:
@@ -279,6 +296,7 @@ class Sandbox:
         fresh: bool = False,
         pool_size: int | None = None,
         log_sink: Callable[[int, str], None] | None = None,
+        observer: CallObserver | None = None,
     ) -> Plugin:
         """A callable plugin for one tenant. ``grants=None`` grants every requested
         capability; ``config`` is checked against the manifest's ``config_schema``."""
@@ -293,4 +311,4 @@ class Sandbox:
             log_sink=log_sink,
         )
         spec = self._spec(loaded.compiled, context)
-        return Plugin(spec, pool_size or self.settings.pool_size, fresh=fresh)
+        return Plugin(spec, pool_size or self.settings.pool_size, fresh=fresh, observer=observer)
