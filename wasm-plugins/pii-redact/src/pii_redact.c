@@ -4,6 +4,8 @@
  * Entry points:
  *   redact  text -> the same text with each finding replaced by [EMAIL], [PHONE], [CARD],
  *           [SSN], [IP] or [IBAN]; everything else (any UTF-8) passes through unchanged
+ *   redact_json  a JSON document -> the same document, compact, with every string value
+ *           redacted as above (object keys, numbers and literals are kept)
  *   scan    text -> JSON {"counts":{type:n},"findings":[{"type","text","start","end"}]}
  *           with start/end in Unicode code points (end exclusive)
  *
@@ -304,19 +306,85 @@ static int find_at(text_t t, uint32_t i, finding_t *f) {
     return 0;
 }
 
-ABI_HANDLER(redact) {
-    text_t t = {input.ptr, input.len};
-    abi_buf out = abi_buf_new(input.len + 16);
+/* Append `t` with every finding masked. Text inside a word cannot start a finding, so each
+ * word is copied in one piece. */
+static void redact_into(text_t t, abi_buf *out) {
     uint32_t i = 0;
     while (i < t.n) {
         finding_t f;
         if (find_at(t, i, &f)) {
-            abi_buf_puts(&out, MASKS[f.kind]);
+            abi_buf_puts(out, MASKS[f.kind]);
             i += f.len;
-        } else {
-            abi_buf_putc(&out, t.s[i++]);
+            continue;
         }
+        uint32_t j = i + 1;
+        while (j < t.n && is_word(t.s[j]) && is_word(t.s[j - 1])) {
+            j++;
+        }
+        abi_buf_put(out, t.s + i, j - i);
+        i = j;
     }
+}
+
+ABI_HANDLER(redact) {
+    abi_buf out = abi_buf_new(input.len + 16);
+    redact_into((text_t){input.ptr, input.len}, &out);
+    return abi_buf_ok(&out);
+}
+
+/* Write `value` compactly with every string value redacted (keys are kept). */
+static void redact_value(abi_bytes value, abi_buf *out) {
+    uint32_t pos = 0;
+    abi_bytes key;
+    abi_bytes item;
+    int first = 1;
+    switch (value.ptr[0]) {
+    case '{':
+        abi_buf_putc(out, '{');
+        while (abi_json_member(value, &pos, &key, &item)) {
+            if (!first) {
+                abi_buf_putc(out, ',');
+            }
+            first = 0;
+            abi_buf_put(out, key.ptr, key.len);
+            abi_buf_putc(out, ':');
+            redact_value(item, out);
+        }
+        abi_buf_putc(out, '}');
+        break;
+    case '[':
+        abi_buf_putc(out, '[');
+        while (abi_json_next(value, &pos, &item)) {
+            if (!first) {
+                abi_buf_putc(out, ',');
+            }
+            first = 0;
+            redact_value(item, out);
+        }
+        abi_buf_putc(out, ']');
+        break;
+    case '"': {
+        abi_buf text = abi_buf_new(value.len);
+        abi_json_string(value, &text);
+        abi_buf masked = abi_buf_new(text.len + 16);
+        redact_into((text_t){text.data, text.len}, &masked);
+        abi_buf_put_json_str(out, masked.data, masked.len);
+        break;
+    }
+    default:
+        abi_buf_put(out, value.ptr, value.len);
+    }
+}
+
+ABI_HANDLER(redact_json) {
+    if (!abi_json_valid(input)) {
+        return abi_err("redact_json needs one valid JSON document");
+    }
+    uint32_t pos = 0;
+    abi_bytes doc;
+    abi_json_value(input, &pos, &doc);
+    abi_buf out = abi_buf_new(input.len + 16);
+    redact_value(doc, &out);
     return abi_buf_ok(&out);
 }
 
