@@ -21,6 +21,7 @@ from abi.cli.bench_agents import agents as bench_agents  # noqa: E402
 from abi.cli.bench_all import bench_all  # noqa: E402
 from abi.cli.bench_compute import compute as bench_compute  # noqa: E402
 from abi.cli.bench_http import http as bench_http  # noqa: E402
+from abi.cli.bench_vectors import vectors as bench_vectors  # noqa: E402
 from abi.cli.client import client  # noqa: E402
 from abi.cli.db import db  # noqa: E402
 from abi.cli.devices import devices  # noqa: E402
@@ -42,6 +43,7 @@ bench.add_command(bench_all)
 bench.add_command(bench_agents)
 bench.add_command(bench_compute)
 bench.add_command(bench_http)
+bench.add_command(bench_vectors)
 plugin.add_command(plugin_new)
 plugin.add_command(plugin_build)
 plugin.add_command(plugin_test)

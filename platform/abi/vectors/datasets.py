@@ -13,12 +13,19 @@ from abi.vectors import exact
 
 
 def clustered(
-    n: int, dim: int, clusters: int = 1000, spread: float = 0.35, seed: int = 0
+    n: int,
+    dim: int,
+    clusters: int = 1000,
+    *,
+    spread: float = 0.35,
+    seed: int = 0,
+    sample_seed: int | None = None,
 ) -> np.ndarray:
-    """``n`` float32 vectors around ``clusters`` random unit centres."""
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(clusters, dim)).astype(np.float32)
+    """``n`` float32 vectors around ``clusters`` random unit centres (drawn from ``seed``);
+    ``sample_seed`` draws other points around the same centres (queries)."""
+    centres = np.random.default_rng(seed).normal(size=(clusters, dim)).astype(np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    rng = np.random.default_rng(seed if sample_seed is None else sample_seed + 1_000_003)
     owner = rng.integers(0, clusters, size=n)
     noise = rng.normal(scale=spread / np.sqrt(dim), size=(n, dim)).astype(np.float32)
     out: np.ndarray = (centres[owner] + noise).astype(np.float32)

@@ -1,0 +1,75 @@
+"""``abi bench vectors``: WDBX against raw usearch, numpy brute force and faiss / hnswlib
+(see :mod:`abi.vectors.benchmark`); writes the QPS/recall table and plot to ``--out``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from abi.cli.common import emit_json, handle_errors
+
+SUMMARY_KEYS = (
+    "wdbx_config",
+    "batch_qps",
+    "recall_at_10",
+    "best_peer",
+    "best_peer_qps",
+    "best_peer_recall",
+    "ratio_vs_best_peer",
+    "usearch_raw_qps",
+    "hnsw_overhead_vs_usearch",
+    "numpy_exact_qps",
+    "p99_single_ms",
+    "http_p99_ms",
+    "filtered_recall_1pct",
+    "filtered_recall_10pct",
+    "insert_per_s",
+    "usearch_raw_insert_per_s",
+    "insert_ratio_vs_usearch",
+    "recovery_wal_replay_s",
+    "recovery_snapshot_s",
+)
+
+
+@click.command("vectors")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--n", "n", default=100_000, show_default=True, help="Vectors (clustered).")
+@click.option("--dim", default=384, show_default=True, help="Dimension.")
+@click.option("--queries", default=1000, show_default=True, help="Queries per batch.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("bench-out"),
+    show_default=True,
+    help="Folder for the table (markdown), JSON and plot (PNG).",
+)
+@click.option("--no-peers", is_flag=True, help="Skip faiss and hnswlib.")
+@click.option("--no-http", is_flag=True, help="Skip the HTTP latency measurement.")
+@handle_errors
+def vectors(
+    *,
+    as_json: bool = False,
+    n: int = 100_000,
+    dim: int = 384,
+    queries: int = 1000,
+    out_dir: Path = Path("bench-out"),
+    no_peers: bool = False,
+    no_http: bool = False,
+) -> None:
+    """Batch QPS at recall@10 >= 0.95 vs the best peer, single/HTTP p99, filtered recall,
+    insert rate with the WAL on, recovery time."""
+    from abi.vectors.benchmark import run_benchmark
+
+    figures = run_benchmark(
+        n=n, dim=dim, queries=queries, out_dir=out_dir, peers=not no_peers, http=not no_http
+    )
+    if as_json:
+        emit_json(figures)
+        return
+    click.echo(f"vectors (clustered {n:,} x {dim}, cosine, {queries} queries, k=10)")
+    for key in SUMMARY_KEYS:
+        if key in figures:
+            click.echo(f"  {key:<26} {figures[key]}")
+    click.echo(f"  table and plot in {out_dir}/vectors_qps_recall.(md|png)")

@@ -1,0 +1,412 @@
+"""The WDBX benchmark: clustered vectors, WDBX side by side with raw usearch, numpy brute
+force and the peers a user would pick instead (faiss HNSW and IVF, hnswlib; the optional
+``bench`` extra), all measured in one run on the same data and queries.
+
+Figures: batch queries/s at recall@10 >= 0.95 (the best point of each method's ef/nprobe
+sweep), single-query p99 in process and through the HTTP API, filtered recall at 1% and 10%
+selectivity, insert rate with the WAL on (fsync per batch) against raw usearch add, and
+recovery time. The sweep is written as a table and a PNG plot under ``out_dir``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from abi.vectors.datasets import clustered, ground_truth, recall
+
+TARGET_RECALL = 0.95
+THREADS = os.cpu_count() or 1
+Point = tuple[int, float, float]
+
+
+@dataclass
+class Curve:
+    """One method's sweep: (parameter, queries/s, recall@k) points."""
+
+    name: str
+    param: str
+    points: list[Point] = field(default_factory=list)
+
+    def best(self) -> Point | None:
+        """The fastest point reaching the target recall (None if none does)."""
+        good = [p for p in self.points if p[2] >= TARGET_RECALL]
+        return max(good, key=lambda p: p[1]) if good else None
+
+
+@dataclass
+class _Run:
+    """What every WDBX measurement of one run shares."""
+
+    store: Any
+    tenant: str
+    data: np.ndarray
+    queries: np.ndarray
+    truth: np.ndarray
+
+
+def _timed(func: Callable[[], Any], repeats: int = 2) -> tuple[float, Any]:
+    """Best wall time of ``repeats`` runs (this machine is shared and noisy) and the result."""
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = func()
+        best = min(best, time.perf_counter() - started)
+    return best, result
+
+
+def _sweep(
+    curve: Curve, values: list[int], search: Callable[[int], np.ndarray], truth: np.ndarray
+) -> Curve:
+    for value in values:
+        seconds, found = _timed(lambda v=value: search(v))  # type: ignore[misc]
+        curve.points.append((value, len(truth) / seconds, recall(found, truth)))
+    return curve
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    out: np.ndarray = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    return out
+
+
+# -- baselines and peers -----------------------------------------------------------------
+
+
+def _usearch_raw(
+    data: np.ndarray, queries: np.ndarray, truth: np.ndarray, dtype: str, efs: list[int]
+) -> tuple[Curve, float]:
+    from usearch.index import Index
+
+    index = Index(ndim=data.shape[1], metric="ip", dtype=dtype, connectivity=16, expansion_add=128)
+    started = time.perf_counter()
+    index.add(np.arange(len(data), dtype=np.uint64), data, threads=THREADS)
+    insert_per_s = len(data) / (time.perf_counter() - started)
+
+    def search(ef: int) -> np.ndarray:
+        index.expansion_search = ef  # type: ignore[misc]
+        keys: np.ndarray = index.search(queries, truth.shape[1], threads=THREADS).keys
+        return keys
+
+    return _sweep(Curve(f"usearch {dtype} (raw)", "ef"), efs, search, truth), insert_per_s
+
+
+def _faiss_curves(
+    data: np.ndarray, queries: np.ndarray, truth: np.ndarray, efs: list[int], probes: list[int]
+) -> list[Curve]:
+    try:
+        import faiss
+    except ImportError:
+        return []
+    faiss.omp_set_num_threads(THREADS)
+    k = truth.shape[1]
+    hnsw = faiss.IndexHNSWFlat(data.shape[1], 16, faiss.METRIC_INNER_PRODUCT)
+    hnsw.hnsw.efConstruction = 128
+    hnsw.add(data)
+
+    def hnsw_search(ef: int) -> np.ndarray:
+        hnsw.hnsw.efSearch = ef
+        return np.asarray(hnsw.search(queries, k)[1])
+
+    nlist = max(16, int(np.sqrt(len(data))))
+    quantizer = faiss.IndexFlatIP(data.shape[1])
+    ivf = faiss.IndexIVFFlat(quantizer, data.shape[1], nlist, faiss.METRIC_INNER_PRODUCT)
+    ivf.train(data[np.random.default_rng(0).choice(len(data), min(len(data), nlist * 64))])
+    ivf.add(data)
+
+    def ivf_search(nprobe: int) -> np.ndarray:
+        ivf.nprobe = nprobe
+        return np.asarray(ivf.search(queries, k)[1])
+
+    return [
+        _sweep(Curve("faiss HNSW f32", "ef"), efs, hnsw_search, truth),
+        _sweep(Curve(f"faiss IVF f32 (nlist {nlist})", "nprobe"), probes, ivf_search, truth),
+    ]
+
+
+def _hnswlib_curve(
+    data: np.ndarray, queries: np.ndarray, truth: np.ndarray, efs: list[int]
+) -> list[Curve]:
+    try:
+        import hnswlib
+    except ImportError:
+        return []
+    index = hnswlib.Index(space="ip", dim=data.shape[1])
+    index.init_index(max_elements=len(data), ef_construction=128, M=16)
+    index.add_items(data, np.arange(len(data)), num_threads=THREADS)
+
+    def search(ef: int) -> np.ndarray:
+        index.set_ef(max(ef, truth.shape[1]))
+        return np.asarray(index.knn_query(queries, k=truth.shape[1], num_threads=THREADS)[0])
+
+    return [_sweep(Curve("hnswlib f32", "ef"), efs, search, truth)]
+
+
+# -- WDBX --------------------------------------------------------------------------------
+
+
+@contextmanager
+def _platform(data_dir: Path) -> Iterator[Any]:
+    from abi.config import load_settings
+    from abi.runtime import Platform
+
+    settings = load_settings(
+        environ={}, overrides={"data_dir": data_dir, "vectors": {"fsync": "batch"}}
+    )
+    platform = Platform(settings)
+    platform.start()
+    try:
+        yield platform
+    finally:
+        platform.stop()
+
+
+def _wdbx_ids(hits: list[list[dict[str, Any]]], k: int) -> np.ndarray:
+    out = np.full((len(hits), k), -1, dtype=np.int64)
+    for row, found in enumerate(hits):
+        ids = [h["id"] for h in found][:k]
+        out[row, : len(ids)] = ids
+    return out
+
+
+def _wdbx_load(run: _Run, name: str, payloads: list[dict[str, Any]]) -> float:
+    """Insert the data in max_batch batches (one fsynced WAL record each); vectors/s."""
+    batch = run.store.vsettings.max_batch
+    n = len(run.data)
+    started = time.perf_counter()
+    for start in range(0, n, batch):
+        stop = min(start + batch, n)
+        run.store.upsert(
+            run.tenant,
+            name,
+            run.data[start:stop],
+            ids=list(range(start, stop)),
+            payloads=payloads[start:stop],
+        )
+    return n / (time.perf_counter() - started)
+
+
+def _wdbx_curve(run: _Run, name: str, label: str, param: str, values: list[int]) -> Curve:
+    collection = run.store.collection(run.tenant, name)
+    k = run.truth.shape[1]
+
+    def search(value: int) -> np.ndarray:
+        collection.cache.clear()
+        hits = run.store.search_batch(run.tenant, name, run.queries, k=k, ef=value)
+        return _wdbx_ids(hits, k)
+
+    return _sweep(Curve(label, param), values, search, run.truth)
+
+
+def _filtered_recall(
+    run: _Run, name: str, flt: dict[str, Any], members: np.ndarray
+) -> tuple[float, float]:
+    """Recall and queries/s of a filtered batch search (200 queries) against the exact
+    answer within the members."""
+    k = run.truth.shape[1]
+    queries = run.queries[:200]
+    rows = np.flatnonzero(members)
+    truth = rows[ground_truth(run.data[rows], queries, k)]
+    started = time.perf_counter()
+    hits = run.store.search_batch(run.tenant, name, queries, k=k, flt=flt)
+    qps = len(queries) / (time.perf_counter() - started)
+    found = _wdbx_ids(hits, k)
+    if not all(members[i] for i in found.ravel() if i >= 0):
+        raise AssertionError("a filtered search returned a vector outside the filter")
+    return recall(found, truth), qps
+
+
+def _single_p99(run: _Run, name: str, count: int) -> float:
+    times = []
+    for query in run.queries[:count]:
+        started = time.perf_counter()
+        run.store.search(run.tenant, name, query, k=10)
+        times.append(time.perf_counter() - started)
+    return float(np.percentile(np.asarray(times) * 1000, 99))
+
+
+def _http_p99(platform: Any, name: str, queries: np.ndarray) -> float:
+    """p99 of GET /api/v1/database/search on a live loopback server (HNSW collection)."""
+    import httpx
+
+    from abi.server.app import create_app
+    from abi.server.embedded import ServerThread
+
+    issued = platform.security.create_tenant("bench-http", actor="bench")
+    token = platform.security.tokens.issue(issued.client, "vectors:read vectors:write")
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    platform.vectors.create_collection(issued.tenant.id, name, queries.shape[1], dtype="f16")
+    server = ServerThread(create_app(platform)).start()
+    times = []
+    try:
+        with httpx.Client(base_url=server.url, headers=headers, timeout=30) as http:
+            body = {
+                "collection": name,
+                "vectors": [{"id": i, "vector": q.tolist()} for i, q in enumerate(queries)],
+            }
+            http.post("/api/v1/database/vectors", json=body).raise_for_status()
+            for query in queries:
+                params = {"collection": name, "vector": ",".join(f"{x:.6f}" for x in query)}
+                started = time.perf_counter()
+                http.get("/api/v1/database/search", params=params).raise_for_status()
+                times.append(time.perf_counter() - started)
+    finally:
+        server.stop()
+    return float(np.percentile(np.asarray(times[5:]) * 1000, 99))
+
+
+def _recovery(run: _Run, name: str) -> tuple[float, float]:
+    """Seconds to reopen a collection from its WAL alone, then from a snapshot."""
+    from abi.vectors.collection import Collection
+
+    store = run.store
+    collection = store.collection(run.tenant, name)
+    directory, config = collection.dir, collection.config
+    collection.wal.close()
+    started = time.perf_counter()
+    replayed = Collection(directory, config, store.vsettings, store.compute)
+    wal_seconds = time.perf_counter() - started
+    replayed.snapshot()
+    replayed.close()
+    started = time.perf_counter()
+    Collection(directory, config, store.vsettings, store.compute).close()
+    return wal_seconds, time.perf_counter() - started
+
+
+# -- the run -----------------------------------------------------------------------------
+
+
+def run_benchmark(
+    *,
+    n: int = 100_000,
+    dim: int = 384,
+    queries: int = 1000,
+    k: int = 10,
+    out_dir: Path | str | None = None,
+    peers: bool = True,
+    http: bool = True,
+    recovery: bool = True,
+) -> dict[str, Any]:
+    """Run the whole comparison; returns the figures (and writes table + plot to out_dir)."""
+    clusters = max(10, n // 100)
+    data = _unit(clustered(n, dim, clusters=clusters))
+    qs = _unit(clustered(queries, dim, clusters=clusters, sample_seed=1))
+    exact_seconds, truth = _timed(lambda: ground_truth(data, qs, k), repeats=1)
+    efs = [16, 32, 64, 128]
+    probes = [1, 2, 4, 8, 16]
+    figures: dict[str, Any] = {
+        "n": n,
+        "dim": dim,
+        "queries": queries,
+        "k": k,
+        "threads": THREADS,
+        "numpy_exact_qps": round(queries / exact_seconds),
+    }
+    curves: list[Curve] = []
+    buckets = np.arange(n) % 100
+    with tempfile.TemporaryDirectory(prefix="wdbx-bench-") as tmp, _platform(Path(tmp)) as pf:
+        run = _Run(pf.vectors, "t_bench", data, qs, truth)
+        run.store.create_collection(
+            run.tenant, "hnsw", dim, dtype="f16", payload_indexes=["bucket"]
+        )
+        insert_per_s = _wdbx_load(run, "hnsw", [{"bucket": int(b)} for b in buckets])
+        run.store.create_collection(run.tenant, "ivf", dim, dtype="f32", index="ivf")
+        _wdbx_load(run, "ivf", [{}] * n)
+        curves.append(_wdbx_curve(run, "hnsw", "WDBX hnsw f16 + f32 rerank", "ef", efs))
+        curves.append(_wdbx_curve(run, "ivf", "WDBX ivf f32", "nprobe", probes))
+        raw, raw_insert = _usearch_raw(data, qs, truth, "f16", efs)
+        curves.append(raw)
+        figures["insert_per_s"] = round(insert_per_s)
+        figures["usearch_raw_insert_per_s"] = round(raw_insert)
+        figures["insert_ratio_vs_usearch"] = round(insert_per_s / raw_insert, 3)
+        ratios = [r[1] / w[1] for w, r in zip(curves[0].points, raw.points, strict=True)]
+        figures["hnsw_overhead_vs_usearch"] = round(float(np.median(ratios)), 3)
+        for label, flt, members in (
+            ("1pct", {"field": "bucket", "eq": 0}, buckets == 0),
+            ("10pct", {"field": "bucket", "lt": 10}, buckets < 10),
+        ):
+            rec, qps = _filtered_recall(run, "hnsw", flt, members)
+            figures[f"filtered_recall_{label}"] = round(rec, 4)
+            figures[f"filtered_qps_{label}"] = round(qps)
+        figures["p99_single_ms"] = round(_single_p99(run, "hnsw", 500), 3)
+        if http:
+            figures["http_p99_ms"] = round(_http_p99(pf, "http", qs[:300]), 3)
+        if recovery:
+            wal_s, snap_s = _recovery(run, "ivf")
+            figures["recovery_wal_replay_s"] = round(wal_s, 3)
+            figures["recovery_snapshot_s"] = round(snap_s, 3)
+    if peers:
+        curves.extend(_faiss_curves(data, qs, truth, efs, probes))
+        curves.extend(_hnswlib_curve(data, qs, truth, efs))
+    figures.update(_summarise(curves))
+    figures["curves"] = {c.name: [list(p) for p in c.points] for c in curves}
+    if out_dir is not None:
+        _write_outputs(Path(out_dir), figures, curves)
+    return figures
+
+
+def _best_of(group: list[Curve]) -> tuple[Curve | None, Point | None]:
+    scored = [(c, b) for c in group if (b := c.best()) is not None]
+    if not scored:
+        return None, None
+    return max(scored, key=lambda cb: cb[1][1])
+
+
+def _summarise(curves: list[Curve]) -> dict[str, Any]:
+    wdbx = [c for c in curves if c.name.startswith("WDBX")]
+    others = [c for c in curves if not c.name.startswith("WDBX") and "(raw)" not in c.name]
+    raw = next(c for c in curves if "(raw)" in c.name)
+    out: dict[str, Any] = {}
+    curve, point = _best_of(wdbx)
+    out["wdbx_config"] = curve.name if curve else None
+    out["batch_qps"] = round(point[1]) if point else 0
+    best_recall = max((p[2] for c in wdbx for p in c.points), default=0.0)
+    out["recall_at_10"] = round(point[2] if point else best_recall, 4)
+    raw_best = raw.best()
+    out["usearch_raw_qps"] = round(raw_best[1]) if raw_best else 0
+    peer, peer_point = _best_of(others)
+    out["best_peer"] = peer.name if peer else None
+    out["best_peer_qps"] = round(peer_point[1]) if peer_point else 0
+    out["best_peer_recall"] = round(peer_point[2], 4) if peer_point else 0.0
+    if peer_point and point:
+        out["ratio_vs_best_peer"] = round(point[1] / peer_point[1], 3)
+    return out
+
+
+def _write_outputs(out_dir: Path, figures: dict[str, Any], curves: list[Curve]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lines = ["| method | parameter | value | queries/s | recall@10 |", "|---|---|---|---|---|"]
+    for curve in curves:
+        for value, qps, rec in curve.points:
+            lines.append(f"| {curve.name} | {curve.param} | {value} | {qps:,.0f} | {rec:.4f} |")
+    (out_dir / "vectors_qps_recall.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (out_dir / "vectors_bench.json").write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for curve in curves:
+        xs, ys = [p[2] for p in curve.points], [p[1] for p in curve.points]
+        ax.plot(xs, ys, marker="o", label=curve.name)
+    ax.set_xlabel("recall@10")
+    ax.set_ylabel("queries/s (batch, log)")
+    ax.set_yscale("log")
+    ax.axvline(TARGET_RECALL, color="grey", linestyle=":")
+    ax.set_title(f"clustered {figures['n']:,} x {figures['dim']}, cosine, k={figures['k']}")
+    ax.legend(fontsize=8)
+    ax.grid(visible=True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out_dir / "vectors_qps_recall.png", dpi=120)
+    plt.close(fig)
