@@ -114,11 +114,12 @@ def _serve(data_dir: Path, log: Path, *args: str, scheme: str = "http") -> Itera
         process.wait(timeout=30)
 
 
-@pytest.fixture
-def served(data_dir: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """`abi serve --workers 2` on plain HTTP."""
-    log = tmp_path / "serve.log"
-    with _serve(data_dir, log, "--workers", "2") as url:
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """`abi serve --workers 2` on plain HTTP (one server for the module's tests)."""
+    root = tmp_path_factory.mktemp("served")
+    log = root / "serve.log"
+    with _serve(root / "data", log, "--workers", "2") as url:
         for _ in range(100):
             with contextlib.suppress(httpx.TransportError):
                 if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
@@ -194,3 +195,40 @@ def test_serve_with_a_certificate_negotiates_h2_over_tls(data_dir: Path, tmp_pat
         response = c.get(f"{url}/api/v1/health", timeout=30)
     assert response.status_code == 200
     assert response.http_version == "HTTP/2"
+
+
+def test_token_from_a_running_server(live_server: Any, tenant_factory: Any) -> None:
+    acme = tenant_factory("acme")
+    token = _run(
+        "token", "--client-id", acme.client_id, "--client-secret", acme.client_secret,
+        "--scope", "tenants:read", "--server", live_server.url, "--json",
+    )  # fmt: skip
+    assert token["scope"] == "tenants:read"
+
+
+def test_token_refused_by_a_running_server_is_an_error(
+    live_server: Any, tenant_factory: Any
+) -> None:
+    acme = tenant_factory("acme")
+    result = CliRunner().invoke(
+        cli,
+        ["token", "--client-id", acme.client_id, "--client-secret", "wrong",
+         "--server", live_server.url],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "401" in result.output
+
+
+def test_client_list_and_text_output(data_dir: Path) -> None:
+    tenant = _run("tenant", "create", "acme", "--data-dir", str(data_dir), "--json")
+    runner = CliRunner()
+    created = runner.invoke(
+        cli,
+        ["client", "create", "--tenant", "acme", "--role", "reader", "--data-dir", str(data_dir)],
+    )
+    assert "client_secret" in created.output
+    listed = runner.invoke(cli, ["client", "list", "--tenant", "acme", "--data-dir", str(data_dir)])
+    assert tenant["client_id"] in listed.output
+    assert "reader" in listed.output
+    tenants = runner.invoke(cli, ["tenant", "list", "--data-dir", str(data_dir)])
+    assert "acme" in tenants.output

@@ -56,3 +56,16 @@ def test_retry_after_reflects_the_deficit() -> None:
     with pytest.raises(RateLimited) as exc:
         limiter.check("k")
     assert exc.value.retry_after == 10
+
+
+def test_full_buckets_are_evicted_when_too_many_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    from abi.security import ratelimit
+
+    monkeypatch.setattr(ratelimit, "MAX_BUCKETS", 3)
+    clock = Clock()
+    limiter = RateLimiter(rate_per_minute=60, burst=1, clock=clock)
+    for key in ("a", "b", "c"):
+        limiter.check(key)
+    clock.now += 60
+    limiter.check("d")
+    assert set(limiter._buckets) == {"d"}

@@ -209,6 +209,7 @@ async def events_socket() -> None:
         )
         code = await _serve(connection)
         reason = "client too slow: events dropped" if code == CLOSE_SLOW else ""
-        await websocket.close(code, reason)
+        with contextlib.suppress(TimeoutError):  # a client that reads nothing gets no close
+            await asyncio.wait_for(websocket.close(code, reason), connection.heartbeat)
     finally:
         WEBSOCKETS.dec()
