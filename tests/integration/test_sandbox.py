@@ -27,7 +27,7 @@ from abi.plugins.sandbox import LoadedPlugin, Plugin, Sandbox
 PROBE_WAT = Path(__file__).with_name("test_sandbox_probe.wat")
 ENTRIES = [
     "echo", "init_config", "log", "config", "kv_put", "kv_fetch", "stream", "clock", "random",
-    "http", "vsearch", "fail", "grow", "spin", "crash",
+    "http", "vsearch", "vget", "vupsert", "embed", "agent", "fail", "grow", "spin", "crash",
 ]  # fmt: skip
 
 
@@ -45,6 +45,9 @@ clock = {{}}
 random = {{}}
 http = {{ allowed_hosts = ["127.0.0.1"], max_response_bytes = 1000 }}
 "vectors.read" = {{ collections = ["docs", "notes"] }}
+"vectors.write" = {{ collections = ["docs"] }}
+embed = {{}}
+"agents.call" = {{ agents = ["helper"] }}
 [config_schema]
 type = "object"
 properties = {{ greeting = {{ type = "string" }} }}
@@ -308,10 +311,12 @@ class _Vectors:
         return [{"id": "a", "score": 1.0, "payload": {"k": k}}]
 
     def get(self, tenant_id: str, collection: str, ids: list[Any]) -> list[dict[str, Any]]:
-        return []
+        self.calls.append((tenant_id, collection))
+        return [{"id": i, "vector": [0.0], "payload": {}} for i in ids]
 
     def upsert(self, tenant_id: str, collection: str, items: list[Mapping[str, Any]]) -> int:
-        return 0
+        self.calls.append((tenant_id, collection))
+        return len(items)
 
     def delete(self, tenant_id: str, collection: str, ids: list[Any]) -> int:
         return 0
@@ -339,6 +344,56 @@ def test_vectors_grant_narrows_collections(bind: Callable[..., Plugin]) -> None:
         _search(plugin, "docs")
     assert json.loads(info.value.message)["code"] == "capability_denied"
     assert vectors.calls == []
+
+
+def test_vectors_get_and_upsert(bind: Callable[..., Plugin]) -> None:
+    vectors = _Vectors()
+    plugin = bind(tenant_id="acme", services=HostServices(vectors=vectors))  # type: ignore[arg-type]
+    got = plugin.call(json.dumps({"collection": "notes", "ids": ["a", "b"]}).encode(), "vget")
+    assert [item["id"] for item in json.loads(got.output)["items"]] == ["a", "b"]
+    items = [{"id": "x", "vector": [1.0], "payload": {}}]
+    body = json.dumps({"collection": "docs", "items": items}).encode()
+    assert json.loads(plugin.call(body, "vupsert").output) == {"upserted": 1}
+    assert vectors.calls == [("acme", "notes"), ("acme", "docs")]
+
+
+def test_vectors_write_is_limited_to_its_own_grant(bind: Callable[..., Plugin]) -> None:
+    vectors = _Vectors()
+    plugin = bind(services=HostServices(vectors=vectors))  # type: ignore[arg-type]
+    body = json.dumps({"collection": "notes", "items": []}).encode()
+    with pytest.raises(PluginCallError) as info:
+        plugin.call(body, "vupsert")
+    assert json.loads(info.value.message)["code"] == "capability_denied"
+
+
+class _Embedder:
+    def embed(self, tenant_id: str, texts: list[str], model: str | None) -> list[list[float]]:
+        return [[float(len(t)), 1.0] for t in texts]
+
+
+class _Agents:
+    def call(
+        self, tenant_id: str, agent: str, query: str, conversation_id: str | None
+    ) -> dict[str, Any]:
+        return {"agent": agent, "answer": query.upper(), "tenant": tenant_id}
+
+
+def test_embed_and_agents(bind: Callable[..., Plugin]) -> None:
+    services = HostServices(embed=_Embedder(), agents=_Agents())  # type: ignore[arg-type]
+    plugin = bind(tenant_id="acme", services=services)
+    embedded = json.loads(plugin.call(b'{"texts": ["abc", "de"]}', "embed").output)
+    assert embedded == {"vectors": [[3.0, 1.0], [2.0, 1.0]], "dim": 2}
+    answer = json.loads(plugin.call(b'{"agent": "helper", "query": "hi"}', "agent").output)
+    assert answer == {"agent": "helper", "answer": "HI", "tenant": "acme"}
+    with pytest.raises(PluginCallError) as info:
+        plugin.call(b'{"agent": "stranger", "query": "hi"}', "agent")
+    assert json.loads(info.value.message)["code"] == "capability_denied"
+
+
+def test_bad_json_request_is_a_bad_argument(bind: Callable[..., Plugin]) -> None:
+    with pytest.raises(PluginCallError) as info:
+        bind().call(b"{not json", "embed")
+    assert json.loads(info.value.message)["code"] == "bad_argument"
 
 
 def test_vectors_without_a_service_are_unavailable(bind: Callable[..., Plugin]) -> None:

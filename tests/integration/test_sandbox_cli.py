@@ -26,6 +26,9 @@ clock = {}
 random = {}
 http = { allowed_hosts = ["127.0.0.1"] }
 "vectors.read" = { collections = ["docs"] }
+"vectors.write" = { collections = ["docs"] }
+embed = {}
+"agents.call" = {}
 """
 
 

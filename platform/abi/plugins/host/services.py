@@ -12,6 +12,7 @@ from abi.plugins.host.base import (
     GuestCall,
     HostCapability,
     HostFailure,
+    HostImpl,
     allowed_name,
     give_json,
     read_json,
@@ -47,28 +48,25 @@ def search(call: GuestCall, ptr: int, length: int) -> int:
     return give_json(call, {"hits": hits})
 
 
-def get(call: GuestCall, ptr: int, length: int) -> int:
-    req = require_object(read_json(call, ptr, length), "collection", "ids")
-    name = allowed_name(call, "vectors.read", "collections", req["collection"])
-    vectors = service(call.context.services.vectors, "vector")
-    items = _call_service(vectors.get, call.context.tenant_id, name, _list(req, "ids"))
-    return give_json(call, {"items": items})
+def _collection_op(capability: str, method: str, list_key: str, result_key: str) -> HostImpl:
+    """A host function ``{"collection", <list_key>: [...]}`` -> ``{<result_key>: ...}`` that
+    calls ``VectorService.<method>`` on a collection named in the grant."""
+
+    def impl(call: GuestCall, ptr: int, length: int) -> int:
+        req = require_object(read_json(call, ptr, length), "collection", list_key)
+        name = allowed_name(call, capability, "collections", req["collection"])
+        vectors = service(call.context.services.vectors, "vector")
+        value = _call_service(
+            getattr(vectors, method), call.context.tenant_id, name, _list(req, list_key)
+        )
+        return give_json(call, {result_key: value})
+
+    return impl
 
 
-def upsert(call: GuestCall, ptr: int, length: int) -> int:
-    req = require_object(read_json(call, ptr, length), "collection", "items")
-    name = allowed_name(call, "vectors.write", "collections", req["collection"])
-    vectors = service(call.context.services.vectors, "vector")
-    count = _call_service(vectors.upsert, call.context.tenant_id, name, _list(req, "items"))
-    return give_json(call, {"upserted": count})
-
-
-def delete(call: GuestCall, ptr: int, length: int) -> int:
-    req = require_object(read_json(call, ptr, length), "collection", "ids")
-    name = allowed_name(call, "vectors.write", "collections", req["collection"])
-    vectors = service(call.context.services.vectors, "vector")
-    count = _call_service(vectors.delete, call.context.tenant_id, name, _list(req, "ids"))
-    return give_json(call, {"deleted": count})
+get = _collection_op("vectors.read", "get", "ids", "items")
+upsert = _collection_op("vectors.write", "upsert", "items", "upserted")
+delete = _collection_op("vectors.write", "delete", "ids", "deleted")
 
 
 def embed(call: GuestCall, ptr: int, length: int) -> int:
