@@ -7,6 +7,7 @@ that is discarded afterwards.
 
 from __future__ import annotations
 
+import gc
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -19,8 +20,13 @@ _POOLS: weakref.WeakSet[InstancePool] = weakref.WeakSet()
 
 
 def release_idle_everywhere() -> int:
-    """Close every idle instance of every pool (frees instance slots); returns how many."""
-    return sum(pool.drop_idle() for pool in list(_POOLS))
+    """Close every idle instance of every pool (frees instance slots); returns how many.
+    When none is idle, collect garbage: instances of plugins nobody holds any more free
+    their slots when collected."""
+    released = sum(pool.drop_idle() for pool in list(_POOLS))
+    if released == 0:
+        released = gc.collect()
+    return released
 
 
 class InstancePool:
