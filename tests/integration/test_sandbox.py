@@ -120,6 +120,15 @@ def test_guest_error_carries_message_and_usage(bind: Callable[..., Plugin]) -> N
     assert info.value.usage is not None and info.value.usage.bytes_in == 10
 
 
+def test_guest_error_keeps_the_instance(bind: Callable[..., Plugin]) -> None:
+    plugin = bind()
+    for _ in range(3):
+        with pytest.raises(PluginCallError):
+            plugin.call(b"no", "fail")
+    assert plugin.call(b"ok", "echo").output == b"ok"
+    assert (plugin.pool.created, plugin.pool.retired) == (1, 0)
+
+
 def test_trap_retires_the_instance_and_the_next_call_works(bind: Callable[..., Plugin]) -> None:
     plugin = bind()
     plugin.call(b"x", "echo")

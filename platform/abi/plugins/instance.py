@@ -31,6 +31,8 @@ from abi.plugins.usage import CallResult, Usage
 
 log = logging.getLogger("abi.plugins.instance")
 MASK64 = (1 << 64) - 1
+KEEPS_INSTANCE = frozenset({"plugin.guest_error", "plugin.output_too_large"})
+"""Call errors after which the instance is still sound (the handler returned normally)."""
 PAGE = 65536
 Sink = Callable[[bytes], None]
 
@@ -255,7 +257,8 @@ class Instance:
         try:
             output = self._run(func.addr, data)
         except PluginCallError as exc:
-            self.retired = True
+            if exc.code not in KEEPS_INSTANCE:
+                self.retired = True
             if self.abort is None and self.denied_calls and exc.code == "plugin.guest_error":
                 exc.code = "plugin.capability_denied"  # type: ignore[misc]
             exc.usage = self._usage(len(data), self.limits.output_bytes - self.output_left)
@@ -280,14 +283,22 @@ class Instance:
         args[0].i32 = ptr
         args[1].i32 = n
         self._invoke(func_addr, 2, self._args_addr)
-        output = self._result(args[0].i64)
-        if self._has_reset:
-            if self.reset is None:
-                self.reset = self.function("abi_reset")
-            self._invoke(self.reset.addr, 0, self._args_addr)
-        return output
+        try:
+            return self._result(args[0].i64)
+        finally:
+            self._after_handler()
+
+    def _after_handler(self) -> None:
+        """``abi_reset()`` after a handler returned (with output or with an error result)."""
+        if not self._has_reset or self.retired:
+            return
+        if self.reset is None:
+            self.reset = self.function("abi_reset")
+        self._invoke(self.reset.addr, 0, self._args_addr)
 
     def _result(self, raw: int) -> bytes:
+        """The output a handler's result points at; guest errors, bad results and oversized
+        output raise."""
         value = raw & MASK64
         ptr, length = (value >> 32) & 0x7FFFFFFF, value & 0xFFFFFFFF
         base, size = self._memory()
@@ -392,10 +403,11 @@ class Instance:
     def close(self) -> None:
         """Release the store (idempotent)."""
         self.retired = True
-        LIVE.pop(getattr(self, "ctx", 0), None)
         store = getattr(self, "_store", None)
         if store:
             self._store = None
+            if LIVE.get(self.ctx) is self:  # a later store may reuse the address
+                del LIVE[self.ctx]
             rawcall.store_delete(store)
 
     def __del__(self) -> None:
