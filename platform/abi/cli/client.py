@@ -7,7 +7,14 @@ from pathlib import Path
 import click
 
 from abi.cli.common import data_dir_option, emit_json, handle_errors, open_platform
+from abi.runtime import Platform
 from abi.security import Role
+from abi.store.tenants import Tenant
+
+
+def _tenant(platform: Platform, ref: str) -> Tenant:
+    """A tenant by id (``t_...``) or by name."""
+    return platform.tenants.get(ref) if ref.startswith("t_") else platform.tenants.by_name(ref)
 
 
 @click.group("client")
@@ -41,11 +48,7 @@ def create(
     """Create a client in a tenant (its secret is printed once)."""
     platform = open_platform(data_dir, config_file)
     try:
-        tenant = (
-            platform.tenants.get(tenant_id)
-            if tenant_id.startswith("t_")
-            else platform.tenants.by_name(tenant_id)
-        )
+        tenant = _tenant(platform, tenant_id)
         created, secret = platform.security.clients.create(
             tenant.id, name or role, Role(role), scopes
         )
@@ -71,11 +74,7 @@ def list_clients(
     """List a tenant's clients (never their secrets)."""
     platform = open_platform(data_dir, config_file)
     try:
-        tenant = (
-            platform.tenants.get(tenant_id)
-            if tenant_id.startswith("t_")
-            else platform.tenants.by_name(tenant_id)
-        )
+        tenant = _tenant(platform, tenant_id)
         rows = [c.to_public() for c in platform.security.clients.list(tenant.id)]
     finally:
         platform.stop()

@@ -21,6 +21,7 @@ from abi.security.principal import Principal, Role
 from abi.security.ratelimit import RateLimiter
 from abi.security.revocation import RevocationList
 from abi.security.tables import MIGRATIONS
+from abi.security.tokens import TokenService
 from abi.store import Database
 from abi.store.tenants import Tenant, TenantDirectory
 
@@ -52,8 +53,6 @@ class Security:
     name = "security"
 
     def __init__(self, settings: Settings, db: Database, tenants: TenantDirectory) -> None:
-        from abi.security.tokens import TokenService
-
         self.settings = settings
         self.db = db
         self.tenants = tenants

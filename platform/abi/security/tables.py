@@ -8,28 +8,32 @@ from abi.store import Migration, metadata
 from abi.store.migrations import create_tables
 from abi.store.types import UTCDateTime
 
+
+def _credential_columns() -> list[sa.Column[object]]:
+    """What every credential row holds: its tenant, a label, the secret's hash, a role,
+    the granted scopes (space-separated) and when it was made."""
+    return [
+        sa.Column("tenant_id", sa.String(64), nullable=False, index=True),
+        sa.Column("name", sa.String(128), nullable=False),
+        sa.Column("secret_hash", sa.String(128), nullable=False),
+        sa.Column("role", sa.String(32), nullable=False),
+        sa.Column("scopes", sa.Text, nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+    ]
+
+
 oauth_clients = sa.Table(
     "oauth_clients",
     metadata,
     sa.Column("client_id", sa.String(64), primary_key=True),
-    sa.Column("tenant_id", sa.String(64), nullable=False, index=True),
-    sa.Column("name", sa.String(128), nullable=False),
-    sa.Column("secret_hash", sa.String(128), nullable=False),
-    sa.Column("role", sa.String(32), nullable=False),
-    sa.Column("scopes", sa.Text, nullable=False),
-    sa.Column("created_at", UTCDateTime(), nullable=False),
+    *_credential_columns(),
 )
 
 api_keys = sa.Table(
     "api_keys",
     metadata,
     sa.Column("key_id", sa.String(64), primary_key=True),
-    sa.Column("tenant_id", sa.String(64), nullable=False, index=True),
-    sa.Column("name", sa.String(128), nullable=False),
-    sa.Column("secret_hash", sa.String(128), nullable=False),
-    sa.Column("role", sa.String(32), nullable=False),
-    sa.Column("scopes", sa.Text, nullable=False),
-    sa.Column("created_at", UTCDateTime(), nullable=False),
+    *_credential_columns(),
     sa.Column("expires_at", UTCDateTime(), nullable=True),
 )
 

@@ -14,6 +14,7 @@ from quart_schema import DataSource, validate_request
 from abi.security.tokens import HttpRequest
 from abi.security.tokens import Response as OAuthResponse
 from abi.server.context import current_platform
+from abi.server.middleware.requests import request_id
 
 blueprint = Blueprint("oauth", __name__, url_prefix="/api/v1/oauth")
 
@@ -50,8 +51,6 @@ def _as_error(status: int, body: dict[str, Any]) -> dict[str, Any]:
     """OAuth2 error bodies keep their RFC 6749 fields and gain Abi's error envelope."""
     if status < 400:
         return body
-    from abi.server.middleware.requests import request_id
-
     code = f"oauth.{body.get('error', 'error')}"
     message = str(body.get("error_description") or body.get("error", "OAuth2 request refused"))
     return {**body, "error": {"code": code, "message": message, "request_id": request_id()}}
