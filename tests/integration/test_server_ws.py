@@ -109,6 +109,18 @@ def test_other_tenants_events_never_arrive(
         assert _recv(ws)["data"] == {"owner": "acme"}
 
 
+def test_resource_topics_need_the_resources_read_scope(live_server: Any, acme: Any) -> None:
+    bus = live_server.platform.events
+    url = _ws_url(live_server, f"?access_token={acme.token('vectors:read')}")
+    with connect(url) as ws:
+        assert _recv(ws)["type"] == "welcome"
+        ws.send(json.dumps({"type": "subscribe", "topics": ["*"]}))
+        assert _recv(ws)["type"] == "subscribed"
+        bus.publish(acme.tenant_id, "agents.a1.inbox", {"n": 1})
+        bus.publish(acme.tenant_id, "vectors.docs", {"n": 2})
+        assert _recv(ws)["topic"] == "vectors.docs"
+
+
 def test_unsubscribed_topics_stop_arriving(live_server: Any, acme: Any) -> None:
     bus = live_server.platform.events
     with _session(live_server, acme, ["a", "b"]) as ws:

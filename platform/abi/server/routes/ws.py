@@ -8,8 +8,10 @@ Protocol (JSON text frames):
 - ``{"type": "subscribe", "topics": ["agents.*", ...]}`` / ``{"type": "unsubscribe", ...}``
   change the topic patterns (glob syntax) of the tenant's events this connection receives;
   answered with ``{"type": "subscribed", "topics": [...]}``.
-- Events arrive as ``{"type": "event", "topic", "data", "ts"}``; ``{"type": "heartbeat"}``
-  comes every ``server.ws_heartbeat_seconds``; ``{"type": "ping"}`` gets a ``pong``.
+- Events arrive as ``{"type": "event", "topic", "data", "ts"}`` (a topic that starts with a
+  resource name, such as ``agents.`` or ``workflows.``, only with that resource's read
+  scope); ``{"type": "heartbeat"}`` comes every ``server.ws_heartbeat_seconds``;
+  ``{"type": "ping"}`` gets a ``pong``.
 - A client that falls behind (its bounded queue overflows, or a send stalls for a heartbeat
   interval) is disconnected with close code 1013, so it never grows server memory.
 """
@@ -27,6 +29,7 @@ from quart import Blueprint, websocket
 from abi.errors import AbiError, InvalidInput, Unauthenticated
 from abi.events import Subscription
 from abi.security import Principal
+from abi.security.principal import RESOURCES
 from abi.server.auth import authenticate
 from abi.server.context import current_platform
 from abi.server.middleware.metrics import WEBSOCKET_DROPS, WEBSOCKETS
@@ -143,9 +146,16 @@ class _Connection:
         await self.subscribed.wait()
         assert self.subscription is not None
         async for event in self.subscription:
+            if not self.may_see(event.topic):
+                continue
             await self.send(
                 {"type": "event", "topic": event.topic, "data": event.data, "ts": event.ts}
             )
+
+    def may_see(self, topic: str) -> bool:
+        """Topics named after a resource (``agents.…``, ``workflows.…``) need its read scope."""
+        resource = topic.split(".", 1)[0]
+        return resource not in RESOURCES or self.principal.has_scope(f"{resource}:read")
 
     async def heartbeat_loop(self) -> None:
         while True:
