@@ -315,6 +315,13 @@ class Instance:
         self._charge_output(length)
         return ctypes.string_at(base + ptr, length) if length else b""
 
+    def abi_version(self) -> int:
+        """What the guest's ``abi_version()`` returns."""
+        func = self.function("abi_version")
+        self._begin(None)
+        self._invoke(func.addr, 1, self._args_addr)
+        return int(self._args[0].i32)
+
     def call_lifecycle(self, name: str, data: bytes | None) -> bytes:
         """Run a lifecycle export (abi_init with ``data``; abi_health/abi_metrics without)."""
         func = self.function(name)

@@ -244,10 +244,7 @@ class Sandbox:
         )
         inst = Instance(spec)
         try:
-            func = inst.function("abi_version")
-            inst._begin(None)
-            inst._invoke(func.addr, 1, inst._args_addr)
-            version = inst._args[0].i32
+            version = inst.abi_version()
         finally:
             inst.close()
         if version != ABI_VERSION:
