@@ -214,6 +214,16 @@ def test_kv_round_trip_is_per_tenant(bind: Callable[..., Plugin]) -> None:
     assert json.loads(info.value.message)["code"] == "not_found"
 
 
+def test_kv_limits(bind: Callable[..., Plugin]) -> None:
+    store = MemoryKeyValueStore()
+    plugin = bind(services=HostServices(kv=store))
+    assert status(plugin.call(b"k" * 300, "kv_put").output) == -2  # key over 256 bytes
+    statuses = [status(plugin.call(f"key-{i}".encode(), "kv_put").output) for i in range(1001)]
+    assert statuses[:1000] == [0] * 1000
+    assert statuses[1000] == -3  # over 1,000 keys
+    assert store.stats("local", "probe")[0] == 1000
+
+
 def test_ungranted_capability_is_a_denial_stub(bind: Callable[..., Plugin]) -> None:
     store = MemoryKeyValueStore()
     plugin = bind(grants=["log"], services=HostServices(kv=store))
