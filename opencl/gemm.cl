@@ -12,8 +12,10 @@
 __kernel void gemm_blocked(__global const float* A, __global const float* B, __global float* C,
                            const int M, const int N, const int K, const float alpha,
                            const float beta) {
-    const int j0 = get_global_id(0) * CB;
-    const int i0 = get_global_id(1) * RB;
+    // dimension 0 walks the row blocks: neighbouring work-items share the same 16-column
+    // strip of B, which stays in cache (measured faster than walking the columns)
+    const int i0 = get_global_id(0) * RB;
+    const int j0 = get_global_id(1) * CB;
     if (i0 >= M || j0 >= N) return;
     if (i0 + RB <= M && j0 + CB <= N) {
         float16 c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0, c6 = 0, c7 = 0;
