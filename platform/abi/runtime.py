@@ -105,6 +105,7 @@ class Platform:
             secrets=self.security,
             plugins=self.plugins,
             vectors=self.vectors,
+            compute=self.compute,
         )
         self.register(self.agents, agent_migrations)
 

@@ -180,6 +180,47 @@ def router_figures(
     }
 
 
+def jargon_feedback(
+    rng: random.Random, agents: int = 12, per_agent: int = 40
+) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """Agents whose personas use one vocabulary while their users ask in another (the
+    case persona similarity cannot learn and routing feedback can): agent definitions and
+    (request, agent name) feedback. A request has 3 words of its agent's user jargon, one
+    persona word a third of the time, and one word of noise."""
+    words = _vocabulary(rng, agents * 12 + 200)
+    rng.shuffle(words)
+    noise = words[agents * 12 :]
+    definitions, feedback = [], []
+    for i in range(agents):
+        persona, jargon = words[i * 12 : i * 12 + 6], words[i * 12 + 6 : i * 12 + 12]
+        name = f"team-{i}"
+        definitions.append({"name": name, "persona": {"description": " ".join(persona)}})
+        for _ in range(per_agent):
+            parts = [*rng.sample(jargon, 3), rng.choice(noise)]
+            if rng.random() < 1 / 3:
+                parts.append(rng.choice(persona))
+            rng.shuffle(parts)
+            feedback.append((" ".join(parts), name))
+    rng.shuffle(feedback)
+    return definitions, feedback
+
+
+def learned_router_figures(platform: Platform, rng: random.Random) -> dict[str, Any]:
+    """Held-out accuracy of the learned router against similarity-only routing."""
+    definitions, feedback = jargon_feedback(rng)
+    tenant = platform.tenants.create("bench-learned").id
+    for definition in definitions:
+        platform.agents.registry.create(tenant, definition)
+    platform.agents.record_feedback(tenant, feedback)
+    started = time.perf_counter()
+    report = platform.agents.train_router(tenant, holdout=0.25)
+    return {
+        **report.to_dict(),
+        "train_seconds": round(time.perf_counter() - started, 2),
+        "chance_accuracy": round(1 / report.agents, 4),
+    }
+
+
 def run_benchmark(
     passages: int = 100_000,
     agents: int = 1_000,
@@ -197,5 +238,6 @@ def run_benchmark(
         with Platform(settings) as platform:
             return {
                 "router": router_figures(platform, agents, queries, rng),
+                "learned_router": learned_router_figures(platform, rng),
                 "retrieval": retrieval_figures(platform, passages, queries, threads, rng),
             }

@@ -199,8 +199,10 @@ class Router:
         required: Capability = NONE,
         *,
         exclude: Sequence[str] = (),
+        learned: bool = True,
     ) -> RouteDecision:
-        """The best agent for ``text`` having every ``required`` capability."""
+        """The best agent for ``text`` having every ``required`` capability (by the learned
+        scorer when ``learned`` and the tenant has one, else by persona similarity)."""
         index = self._indexes.get(tenant_id)
         needed = capability_names(required)
         if index is None:
@@ -224,10 +226,10 @@ class Router:
         row_sims = index.rows @ query
         sims = np.maximum.reduceat(row_sims, index.starts)
         mode = "similarity"
-        if self.scorer is not None:
-            learned = self.scorer.scores(tenant_id, query, index.ids)
-            if learned is not None:
-                sims, mode = learned.astype(np.float32), "learned"
+        if learned and self.scorer is not None:
+            scored = self.scorer.scores(tenant_id, query, index.ids)
+            if scored is not None:
+                sims, mode = scored.astype(np.float32), "learned"
         ranked = np.where(mask, sims, -np.inf)
         top = min(self.shortlist, eligible)
         shortlist = (

@@ -16,6 +16,7 @@ import threading
 from typing import Any
 
 import httpx
+import numpy as np
 
 from abi.agents.backends.base import Backend, PluginRunner
 from abi.agents.backends.llm import LlmAgentBackend
@@ -25,6 +26,8 @@ from abi.agents.bus import AgentBus
 from abi.agents.capabilities import parse_capabilities
 from abi.agents.conversations import ConversationStore
 from abi.agents.discovery import Provider, ServiceDirectory
+from abi.agents.feedback import FeedbackStore
+from abi.agents.learned import LearnedRouter, TrainingReport
 from abi.agents.loop import LoopThread
 from abi.agents.memory import VectorMemory, VectorStoreLike
 from abi.agents.querying import QueryEngine, QueryOptions
@@ -38,8 +41,9 @@ from abi.agents.tracing import trace_id_from
 from abi.agents.workflows.engine import WorkflowEngine
 from abi.agents.workflows.registry import WorkflowRegistry
 from abi.agents.workflows.runs import FINISHED, RunStore, new_run_id
+from abi.compute import Compute
 from abi.config import Settings
-from abi.errors import Conflict, InvalidInput, RateLimited
+from abi.errors import Conflict, InvalidInput, RateLimited, Unavailable
 from abi.events import EventBus
 from abi.observability.tracing import current_trace_id
 from abi.store import Database
@@ -63,6 +67,7 @@ class AgentService:
         secrets: SecretBox | None = None,
         plugins: PluginRunner | None = None,
         vectors: VectorStoreLike | None = None,
+        compute: Compute | None = None,
     ) -> None:
         config = settings.agents
         self.settings = settings
@@ -70,7 +75,18 @@ class AgentService:
         self.registry = AgentRegistry(db, secrets)
         self.conversations = ConversationStore(db, config.conversation_turns)
         self.replicas = ReplicaPool(config.circuit_failure_threshold, config.circuit_reset_seconds)
-        self.router = Router(embedder, self.replicas.load, load_weight=config.router_load_weight)
+        self.feedback = FeedbackStore(db)
+        self.learned = (
+            LearnedRouter(compute, settings.data_dir / "agents" / "router")
+            if compute is not None
+            else None
+        )
+        self.router = Router(
+            embedder,
+            self.replicas.load,
+            load_weight=config.router_load_weight,
+            scorer=self.learned,
+        )
         self.discovery = ServiceDirectory()
         self.bus = AgentBus(events)
         self.memory = VectorMemory(vectors, embedder) if vectors is not None else None
@@ -105,6 +121,8 @@ class AgentService:
         if self.memory is not None:
             backends["retrieval"] = RetrievalAgentBackend(self.memory)
         self.queries.backends = backends
+        if self.learned is not None:
+            self.learned.load_all()
         agents = self.registry.list_all()
         self.router.load_agents(agents)
         self.discovery.load(agents)
@@ -152,12 +170,47 @@ class AgentService:
             self._fingerprints[tenant_id] = fingerprint
 
     def route(
-        self, tenant_id: str, text: str, capabilities: list[str] | tuple[str, ...] = ()
+        self,
+        tenant_id: str,
+        text: str,
+        capabilities: list[str] | tuple[str, ...] = (),
+        *,
+        learned: bool = True,
     ) -> RouteDecision:
-        """The agent the router picks for ``text`` among those with ``capabilities``."""
+        """The agent the router picks for ``text`` among those with ``capabilities``
+        (with the tenant's learned model when it has one and ``learned``)."""
         required = parse_capabilities(capabilities)
         self.sync_tenant(tenant_id)
-        return self.router.route(tenant_id, text, required)
+        return self.router.route(tenant_id, text, required, learned=learned)
+
+    def record_feedback(self, tenant_id: str, examples: list[tuple[str, str]]) -> int:
+        """Record which agent (id or name) should answer each request text."""
+        resolved = [(text, self.registry.get(tenant_id, ref).id) for text, ref in examples]
+        return self.feedback.add(tenant_id, resolved)
+
+    def train_router(self, tenant_id: str, holdout: float = 0.2) -> TrainingReport:
+        """Train the tenant's learned router on its feedback (for agents that still exist)
+        and compare it with similarity-only routing on the held-out part."""
+        if self.learned is None:
+            raise Unavailable(
+                "the learned router needs the compute layer", code="agents.no_compute"
+            )
+        self.sync_tenant(tenant_id)
+        known = set(self.router.agent_ids(tenant_id))
+        examples = [(t, a) for t, a in self.feedback.all(tenant_id) if a in known]
+        texts = [text for text, _ in examples]
+        vectors = self.router.embedder.embed(texts) if texts else None
+
+        def similarity(i: int) -> str | None:
+            return self.router.route(tenant_id, texts[i], learned=False).agent_id
+
+        return self.learned.train(
+            tenant_id,
+            vectors if vectors is not None else np.zeros((0, self.router.embedder.dim), np.float32),
+            [agent for _, agent in examples],
+            holdout=holdout,
+            similarity=similarity,
+        )
 
     def find_providers(
         self, tenant_id: str, service: str, capabilities: list[str] | tuple[str, ...] = ()
@@ -185,9 +238,9 @@ class AgentService:
     async def _query(
         self, tenant_id: str, ref: str, text: str, opts: QueryOptions
     ) -> dict[str, Any]:
-        agent = self.registry.cached(tenant_id, ref) or await asyncio.to_thread(
-            self.registry.get_cached, tenant_id, ref
-        )
+        agent = self.registry.cached(tenant_id, ref)
+        if agent is None:
+            agent = await asyncio.to_thread(self.registry.get_cached, tenant_id, ref)
         return await self.queries.query(tenant_id, agent, text, opts)
 
     def query(self, tenant_id: str, ref: str, text: str, **options: Any) -> dict[str, Any]:

@@ -104,6 +104,17 @@ workflow_steps = sa.Table(
     sa.Index("ix_workflow_run_steps_run", "tenant_id", "run_id", "id"),
 )
 
+routing_feedback = sa.Table(
+    "agent_routing_feedback",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(64), nullable=False, index=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("agent_id", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+"""Which agent should have answered a request: the learned router's training data."""
+
 MIGRATIONS = [
     Migration(
         "agents",
@@ -114,3 +125,6 @@ MIGRATIONS = [
         ),
     )
 ]
+MIGRATIONS.append(
+    Migration("agents", 2, "create routing feedback", create_tables(routing_feedback))
+)

@@ -40,6 +40,24 @@ class RouteBody(BaseModel):
 
     query: str = Field(min_length=1, max_length=100_000)
     capabilities: list[str] = Field(default_factory=list, description="Required capabilities.")
+    learned: bool = Field(True, description="Use the tenant's learned router when trained.")
+
+
+class FeedbackExample(BaseModel):
+    query: str = Field(min_length=1, max_length=10_000)
+    agent: str = Field(min_length=1, description="The agent (id or name) that should answer.")
+
+
+class FeedbackBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    examples: list[FeedbackExample] = Field(min_length=1, max_length=10_000)
+
+
+class TrainBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    holdout: float = Field(0.2, ge=0, lt=1, description="Share of feedback held out to score.")
 
 
 class MemoryBody(BaseModel):
