@@ -3,6 +3,7 @@ through the sandbox API and through `abi plugin run`, and the host keeps working
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -118,10 +119,9 @@ def test_denied_case_runs_when_granted(sandbox: Sandbox) -> None:
 
 
 def test_committed_modules_match_their_sources() -> None:
-    sys.path.insert(0, str(HOSTILE))
-    try:
-        import build  # type: ignore[import-not-found]
-    finally:
-        sys.path.remove(str(HOSTILE))
+    spec = importlib.util.spec_from_file_location("hostile_build", HOSTILE / "build.py")
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
     for path, expected in build.expected_modules().items():
         assert path.read_bytes() == expected, f"{path} is stale: run wasm-plugins/hostile/build.py"
