@@ -6,6 +6,8 @@ set -euo pipefail
 
 packages=(ocl-icd-libopencl1 pocl-opencl-icd clang lld wasi-libc libclang-rt-14-dev-wasm32
           rustc libstd-rust-dev-wasm32 wrk)
+# Real PostgreSQL and Redis servers for the multi-node tests (tests/integration/test_multinode.py).
+packages+=(postgresql redis-server)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

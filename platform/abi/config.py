@@ -45,6 +45,9 @@ class ServerSettings(Section):
 class StoreSettings(Section):
     database_url: str | None = None
     """SQLAlchemy URL; defaults to a SQLite file in the data directory."""
+    redis_url: str | None = None
+    """Redis URL (``redis://host:6379/0``) for multi-node mode: cross-node events and shared
+    rate limits. Unset: the in-process bus and per-process limits."""
 
 
 class SecuritySettings(Section):

@@ -70,11 +70,20 @@ class Platform:
         self.observability = Observability(self.settings)
         self.register(self.observability)
 
+        from abi.cluster import Cluster
+
+        self.cluster = Cluster(self.settings)  # Redis events and rate limits (store.redis_url)
+        if self.cluster.events is not None:
+            self.events = self.cluster.events
+        self.register(self.cluster)
+
         from abi.security import Security
         from abi.security.tables import MIGRATIONS as security_migrations
 
         self.security = Security(self.settings, self.db, self.tenants)
         self.register(self.security, security_migrations)
+        if self.cluster.limiter is not None:
+            self.security.limiter = self.cluster.limiter
         from abi.compute.component import ComputeComponent
 
         self.compute_component = ComputeComponent(self.settings)

@@ -201,3 +201,17 @@ def test_spans_are_exported_over_otlp_when_an_endpoint_is_set(
 def test_nothing_is_exported_by_default(platform: Platform) -> None:
     assert platform.observability.tracing.exporting is False
     assert platform.observability.health() == {"ok": True, "otlp_export": False}
+
+
+def test_a_child_ending_after_its_root_joins_the_filed_trace(platform: Platform) -> None:
+    tracer = platform.observability.tracing.tracer
+    from opentelemetry import trace
+
+    root = tracer.start_span("http.request", attributes={"abi.tenant_id": "t_a"})
+    child = tracer.start_span("invoke_workflow", context=trace.set_span_in_context(root))
+    root.end()  # the response went out; the background work goes on
+    child.end()
+    trace_id = format(root.get_span_context().trace_id, "032x")
+    found = _buffer(platform).trace("t_a", trace_id)
+    assert found is not None
+    assert [s["name"] for s in found["spans"]] == ["http.request", "invoke_workflow"]

@@ -63,6 +63,8 @@ class TenantTraceBuffer(SpanProcessor):
         self._lock = threading.Lock()
         self._root_of: dict[int, int] = {}
         self._pending: OrderedDict[tuple[int, int], _Group] = OrderedDict()
+        self._filed: OrderedDict[tuple[int, int], str] = OrderedDict()
+        """(trace id, local root) -> tenant, for spans that end after their root."""
         self._tenants: OrderedDict[str, _TenantRing] = OrderedDict()
         self.dropped_untenanted = 0
 
@@ -86,6 +88,10 @@ class TenantTraceBuffer(SpanProcessor):
         with self._lock:
             root = self._root_of.pop(context.span_id, context.span_id)
             key = (context.trace_id, root)
+            filed_under = self._filed.get(key)
+            if filed_under is not None:  # a late child of a root that has already ended
+                self._append(filed_under, context.trace_id, _Group([span]))
+                return
             group = self._pending.get(key)
             if group is None:
                 group = self._pending[key] = _Group()
@@ -103,6 +109,7 @@ class TenantTraceBuffer(SpanProcessor):
         with self._lock:
             self._pending.clear()
             self._root_of.clear()
+            self._filed.clear()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
@@ -114,6 +121,14 @@ class TenantTraceBuffer(SpanProcessor):
         if tenant is None or self.capacity <= 0:
             self.dropped_untenanted += tenant is None
             return
+        context = root.get_span_context()
+        if context is not None:
+            self._filed[(trace_id, context.span_id)] = tenant
+            if len(self._filed) > MAX_PENDING_GROUPS:
+                self._filed.popitem(last=False)
+        self._append(tenant, trace_id, group)
+
+    def _append(self, tenant: str, trace_id: int, group: _Group) -> None:
         ring = self._tenants.get(tenant)
         if ring is None:
             ring = self._tenants[tenant] = _TenantRing()
