@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from abi.cli.main import cli
 from abi.cli.plugin_author import ExampleResult, example_entry, load_project, run_examples
 from abi.config import load_settings
 from abi.plugins.bundle import Bundle
@@ -21,6 +23,11 @@ from helpers.toolchains import build_or_skip
 PLUGINS = Path(__file__).resolve().parents[2] / "wasm-plugins"
 FIRST_PARTY = sorted(p.parent for p in PLUGINS.glob("*/plugin.toml") if p.parent.name != "hostile")
 EXAMPLES = [(folder, ex) for folder in FIRST_PARTY for ex in sorted(folder.glob("examples/*.in"))]
+
+
+CLI_EXAMPLES = [
+    (f, e) for f, e in EXAMPLES if "stream" not in Bundle.from_folder(f).manifest.capabilities
+]
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +75,20 @@ def test_example_is_reproduced_exactly(sandbox: Sandbox, folder: Path, example: 
     finally:
         plugin.close()
     assert output == example.with_suffix(".out").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("folder", "example"), CLI_EXAMPLES, ids=[f"{f.name}/{e.stem}" for f, e in CLI_EXAMPLES]
+)
+def test_abi_plugin_run_prints_the_example_output(
+    folder: Path, example: Path, tmp_path: Path
+) -> None:
+    entry = example_entry(Bundle.from_folder(folder).manifest, example.name[: -len(".in")])
+    args = ["plugin", "run", str(folder), "--input", str(example), "--entry", entry]
+    result = CliRunner().invoke(cli, [*args, "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout_bytes == example.with_suffix(".out").read_bytes()
+    assert result.stderr.startswith("usage: ")
 
 
 def test_notes_keeps_state_in_kv_between_calls(notes: Plugin) -> None:

@@ -413,6 +413,7 @@ def create_project(name: str, lang: str, parent: Path) -> Path:
         raise InvalidInput(f"unknown language {lang!r} (choose {', '.join(LANGUAGES)})")
     root = sdk_root()
     template = root / "templates" / lang
+    parent.mkdir(parents=True, exist_ok=True)
     folder = parent / name
     if folder.exists() and any(folder.iterdir()):
         raise InvalidInput(f"{folder} exists and is not empty; choose another name or --dir")
@@ -457,7 +458,6 @@ def create_project(name: str, lang: str, parent: Path) -> Path:
 @handle_errors
 def new(name: str, lang: str, parent: Path) -> None:
     """Create a plugin project NAME from the LANG template (with the guest SDK in sdk/)."""
-    parent.mkdir(parents=True, exist_ok=True)
     folder = create_project(name, lang, parent)
     click.echo(str(folder))
     click.echo(
