@@ -223,31 +223,20 @@ static inline int64_t abi_clock_monotonic_ns(void) { return abi__clock_monotonic
 /** random: fill `len` bytes (<= 64 KiB) with secure random bytes. */
 static inline int abi_random_fill(void *ptr, uint32_t len) { return abi__random_fill(ptr, len); }
 
-/* JSON request -> JSON response capabilities; `response` gets the error JSON on failure. */
-static inline int abi_http_request(abi_bytes request, abi_bytes *response) {
-    return abi_status_of(abi__http_request(request.ptr, request.len), response);
-}
-static inline int abi_vectors_search(abi_bytes request, abi_bytes *response) {
-    return abi_status_of(abi__vectors_search(request.ptr, request.len), response);
-}
-static inline int abi_vectors_get(abi_bytes request, abi_bytes *response) {
-    return abi_status_of(abi__vectors_get(request.ptr, request.len), response);
-}
-static inline int abi_vectors_upsert(abi_bytes request, abi_bytes *response) {
-    return abi_status_of(abi__vectors_upsert(request.ptr, request.len), response);
-}
-static inline int abi_vectors_delete(abi_bytes request, abi_bytes *response) {
-    return abi_status_of(abi__vectors_delete(request.ptr, request.len), response);
-}
-static inline int abi_embed(abi_bytes request, abi_bytes *response) {
-    return abi_status_of(abi__embed(request.ptr, request.len), response);
-}
-static inline int abi_neural_infer(abi_bytes request, abi_bytes *response) {
-    return abi_status_of(abi__neural_infer(request.ptr, request.len), response);
-}
-static inline int abi_agents_call(abi_bytes request, abi_bytes *response) {
-    return abi_status_of(abi__agents_call(request.ptr, request.len), response);
-}
+/* JSON request -> JSON response capabilities (ABI.md section 3): each returns ABI_OK with the
+ * response, or a negative status with the host's error JSON in `response`. */
+#define ABI__JSON_CALL(name, import)                                                       \
+    static inline int name(abi_bytes request, abi_bytes *response) {                      \
+        return abi_status_of(import(request.ptr, request.len), response);                  \
+    }
+ABI__JSON_CALL(abi_http_request, abi__http_request)
+ABI__JSON_CALL(abi_vectors_search, abi__vectors_search)
+ABI__JSON_CALL(abi_vectors_get, abi__vectors_get)
+ABI__JSON_CALL(abi_vectors_upsert, abi__vectors_upsert)
+ABI__JSON_CALL(abi_vectors_delete, abi__vectors_delete)
+ABI__JSON_CALL(abi_embed, abi__embed)
+ABI__JSON_CALL(abi_neural_infer, abi__neural_infer)
+ABI__JSON_CALL(abi_agents_call, abi__agents_call)
 
 /* ---------------------------------------------------------------- JSON reading (abi_json.c) */
 
