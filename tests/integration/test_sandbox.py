@@ -409,6 +409,35 @@ def test_embed_and_agents(bind: Callable[..., Plugin]) -> None:
     assert json.loads(info.value.message)["code"] == "capability_denied"
 
 
+class _SlowAgents:
+    """Answers only once released (or after 10 s)."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.answered = False
+
+    def call(
+        self, tenant_id: str, agent: str, query: str, conversation_id: str | None
+    ) -> dict[str, Any]:
+        self.release.wait(10)
+        self.answered = True
+        return {}
+
+
+def test_a_slow_service_is_cut_at_the_call_deadline(sandbox: Sandbox, wasm: bytes) -> None:
+    manifest = parse_manifest(probe_manifest("[limits]\nwall_ms = 100"))
+    agents = _SlowAgents()
+    services = HostServices(agents=agents)  # type: ignore[arg-type]
+    plugin = sandbox.bind(sandbox.load(manifest, wasm), services=services)
+    with pytest.raises(PluginCallError) as info:
+        plugin.call(b'{"agent": "helper", "query": "hi"}', "agent")
+    answered_before_the_error = agents.answered
+    agents.release.set()
+    assert info.value.code == "plugin.timeout"
+    assert answered_before_the_error is False
+    assert plugin.call(b"alive", "echo").output == b"alive"
+
+
 def test_bad_json_request_is_a_bad_argument(bind: Callable[..., Plugin]) -> None:
     with pytest.raises(PluginCallError) as info:
         bind().call(b"{not json", "embed")

@@ -5,9 +5,12 @@ them."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from abi.errors import AbiError
+from abi.plugins.errors import PluginCallError
 from abi.plugins.host.base import (
     GuestCall,
     HostCapability,
@@ -28,9 +31,22 @@ def _list(req: dict[str, Any], key: str) -> list[Any]:
     return value
 
 
-def _call_service(fn: Any, *args: Any) -> Any:
+_WORKERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="abi-host-service")
+
+
+def _call_service(call: GuestCall, fn: Any, *args: Any) -> Any:
+    """Run a provider call in a worker thread and wait at most the host function's time
+    bound: epochs cannot interrupt Python, so this is what bounds a slow provider. On
+    timeout the guest call ends (``plugin.timeout``); the provider call finishes unobserved."""
+    future = _WORKERS.submit(fn, *args)
     try:
-        return fn(*args)
+        return future.result(timeout=call.time_left())
+    except FutureTimeout as exc:
+        future.cancel()
+        raise PluginCallError(
+            f"{getattr(fn, '__qualname__', 'a host service')} passed its time bound",
+            code="plugin.timeout",
+        ) from exc
     except AbiError as exc:
         raise HostFailure(exc.code, exc.message) from exc
 
@@ -43,7 +59,13 @@ def search(call: GuestCall, ptr: int, length: int) -> int:
         raise HostFailure("bad_argument", "'k' must be an integer 1..1000")
     vectors = service(call.context.services.vectors, "vector")
     hits = _call_service(
-        vectors.search, call.context.tenant_id, name, _list(req, "vector"), k, req.get("filter")
+        call,
+        vectors.search,
+        call.context.tenant_id,
+        name,
+        _list(req, "vector"),
+        k,
+        req.get("filter"),
     )
     return give_json(call, {"hits": hits})
 
@@ -57,7 +79,7 @@ def _collection_op(capability: str, method: str, list_key: str, result_key: str)
         name = allowed_name(call, capability, "collections", req["collection"])
         vectors = service(call.context.services.vectors, "vector")
         value = _call_service(
-            getattr(vectors, method), call.context.tenant_id, name, _list(req, list_key)
+            call, getattr(vectors, method), call.context.tenant_id, name, _list(req, list_key)
         )
         return give_json(call, {result_key: value})
 
@@ -78,7 +100,7 @@ def embed(call: GuestCall, ptr: int, length: int) -> int:
     if model is not None:
         model = allowed_name(call, "embed", "models", model, open_when_unset=True)
     embedder = service(call.context.services.embed, "embedding")
-    vectors = _call_service(embedder.embed, call.context.tenant_id, texts, model)
+    vectors = _call_service(call, embedder.embed, call.context.tenant_id, texts, model)
     return give_json(call, {"vectors": vectors, "dim": len(vectors[0]) if vectors else 0})
 
 
@@ -86,7 +108,7 @@ def infer(call: GuestCall, ptr: int, length: int) -> int:
     req = require_object(read_json(call, ptr, length), "model", "inputs")
     model = allowed_name(call, "neural.infer", "models", req["model"], open_when_unset=True)
     neural = service(call.context.services.neural, "neural inference")
-    outputs = _call_service(neural.infer, call.context.tenant_id, model, _list(req, "inputs"))
+    outputs = _call_service(call, neural.infer, call.context.tenant_id, model, _list(req, "inputs"))
     return give_json(call, {"outputs": outputs})
 
 
@@ -97,7 +119,9 @@ def agent_call(call: GuestCall, ptr: int, length: int) -> int:
         raise HostFailure("bad_argument", "'query' must be a string")
     conversation = req.get("conversation_id")
     agents = service(call.context.services.agents, "agent")
-    answer = _call_service(agents.call, call.context.tenant_id, agent, req["query"], conversation)
+    answer = _call_service(
+        call, agents.call, call.context.tenant_id, agent, req["query"], conversation
+    )
     return give_json(call, answer)
 
 
