@@ -156,9 +156,10 @@ class HnswIndex:
 
     def add(self, slots: np.ndarray, vectors: np.ndarray) -> None:
         index = self._writable()
-        present = [int(s) for s in slots if index.contains(int(s))]
-        if present:
-            index.remove(present)
+        if len(index):
+            present = np.asarray(index.contains(slots.astype(np.uint64)), dtype=bool)
+            if present.any():
+                index.remove(slots[present].astype(np.uint64))
         index.add(slots.astype(np.uint64), vectors, threads=THREADS)
 
     def remove(self, slots: np.ndarray) -> None:

@@ -27,12 +27,9 @@ KMEANS_ITERS = 12
 
 
 def kmeans(data: np.ndarray, k: int, compute: Any, seed: int = 0) -> np.ndarray:
-    """Centroids (k, d): the compute layer's k-means when available, else plain Lloyd."""
-    if compute is not None and hasattr(compute, "kmeans"):
-        try:
-            return np.asarray(compute.kmeans(data, k, iters=KMEANS_ITERS, seed=seed).centroids)
-        except AbiError as exc:  # no usable device: numpy below gives the same result
-            log.warning("compute k-means unavailable (%s); using numpy", exc.message)
+    """Centroids (k, d): the compute layer's k-means when given, else plain Lloyd."""
+    if compute is not None:
+        return np.asarray(compute.kmeans(data, k, iters=KMEANS_ITERS, seed=seed).centroids)
     rng = np.random.default_rng(seed)
     centroids = data[rng.choice(len(data), k, replace=False)].copy()
     for _ in range(KMEANS_ITERS):
@@ -62,6 +59,7 @@ class _List:
         self.vecs = np.empty((0, dim), dtype=dtype)
         self.sqnorms = np.empty(0, dtype=np.float32)
         self.n = 0
+        self.dead = 0
 
     def append(self, slots: np.ndarray, vecs: np.ndarray, sqnorms: np.ndarray) -> int:
         need = self.n + len(slots)
@@ -117,7 +115,12 @@ class IvfIndex:
         rng = np.random.default_rng(len(live))
         size = min(len(live), nlist * TRAIN_SAMPLE_PER_LIST)
         sample = self.array.get(np.sort(rng.choice(live, size, replace=False)))
-        self.centroids = kmeans(sample, nlist, self.compute)
+        try:
+            self.centroids = kmeans(sample, nlist, self.compute)
+        except AbiError as exc:  # no usable device: numpy gives the same kind of result
+            log.warning("compute k-means failed (%s); IVF trains with numpy", exc.message)
+            self.compute = None
+            self.centroids = kmeans(sample, nlist, None)
         self.trained_at = len(live)
         self._rebuild()
 
@@ -167,6 +170,7 @@ class IvfIndex:
             if loc >= 0:
                 lst, pos = loc >> 32, loc & 0xFFFFFFFF
                 self.lists[lst].slots[pos] = -1
+                self.lists[lst].dead += 1
                 self.where[slot] = -1
 
     # -- searching -------------------------------------------------------------------
@@ -191,7 +195,8 @@ class IvfIndex:
             sims = exact.similarities(
                 queries[qi], lst.vecs[: lst.n], lst.sqnorms[: lst.n], self.metric
             )
-            sims[:, lst.slots[: lst.n] < 0] = -np.inf
+            if lst.dead:
+                sims[:, lst.slots[: lst.n] < 0] = -np.inf
             cols, vals = exact.top_k(sims, k)
             width = cols.shape[1]
             cand_s[qi, pi, :width] = lst.slots[cols]
