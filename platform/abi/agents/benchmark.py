@@ -5,7 +5,8 @@ Retrieval: one agent whose memory holds ``passages`` synthetic passages (a 5,000
 vocabulary, 12 words each); queries are 6 words of a random passage. Measured: the full
 agent query (registry lookup, balancer, embedding, WDBX search, answer) from 1 and from
 ``threads`` threads, against its own parts alone in the same run (embedding one text; the
-WDBX search of a ready vector). Hit@1 checks the query finds its passage.
+WDBX search of a ready vector). WDBX's query cache is off, so every query is searched. Hit@1
+checks the query finds its passage.
 
 Router: ``agents`` agents of one tenant (a description and 3 examples each, random
 capabilities); decisions for ``queries`` requests with 0-2 required capabilities. Measured:
@@ -233,7 +234,10 @@ def run_benchmark(
     with tempfile.TemporaryDirectory(prefix="abi-bench-agents-") as tmp:
         settings = load_settings(
             environ={},
-            overrides={"data_dir": Path(tmp), "vectors": {"fsync": "never"}},
+            overrides={
+                "data_dir": Path(tmp),
+                "vectors": {"fsync": "never", "query_cache_entries": 0},
+            },
         )
         with Platform(settings) as platform:
             return {
