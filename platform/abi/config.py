@@ -89,7 +89,7 @@ class VectorSettings(Section):
 class ComputeSettings(Section):
     backend: Literal["auto", "opencl", "numpy"] = "auto"
     cache_dir: Path | None = None
-    """Compiled kernels and per-device calibrations; defaults to <data_dir>/cache/compute."""
+    """Compiled kernels and per-device calibrations; defaults to ~/.cache/abi/compute."""
     embedder: Literal["hashing", "minilm"] = "hashing"
     """The default text embedder (``platform.embedder``)."""
     embedding_dim: int = Field(384, ge=8, le=8192)

@@ -3,11 +3,21 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from abi.compute.api import Compute
 from abi.config import Settings
+
+
+def default_cache_dir() -> Path:
+    """Per-user cache of compiled kernels and calibrations (``$XDG_CACHE_HOME/abi/compute``):
+    both are keyed by device, driver and kernel sources, so every data directory of this
+    machine shares them and calibrates once."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "abi" / "compute"
 
 
 class ComputeComponent:
@@ -22,7 +32,7 @@ class ComputeComponent:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         cfg = settings.compute
-        cache = cfg.cache_dir or settings.data_dir / "cache" / "compute"
+        cache = cfg.cache_dir or default_cache_dir()
         self.compute = Compute(cfg.backend, cache)
 
     @cached_property

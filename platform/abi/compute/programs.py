@@ -46,6 +46,9 @@ def cache_key(source: str, options: tuple[str, ...], device: DeviceInfo) -> str:
     return digest.hexdigest()
 
 
+_BUILD_LOCK = threading.Lock()
+
+
 class Kernels:
     """A built program whose attributes are its kernels, each created once (a kernel object
     keeps its arguments, so callers serialise their launches)."""
@@ -88,6 +91,12 @@ class ProgramCache:
             return program
 
     def _build(self, name: str, options: tuple[str, ...]) -> Any:
+        # one build at a time per process: builds are rare, and warnings.catch_warnings (used
+        # to silence PoCL's AVX ABI notes) is not thread-safe
+        with _BUILD_LOCK:
+            return self._build_locked(name, options)
+
+    def _build_locked(self, name: str, options: tuple[str, ...]) -> Any:
         import pyopencl as cl
 
         source = kernel_source(name)
@@ -98,7 +107,9 @@ class ProgramCache:
             if path.is_file():
                 try:
                     program = cl.Program(self.context, [self.device], [path.read_bytes()])
-                    program.build(options=opts)
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", cl.CompilerWarning)
+                        program.build(options=opts)
                     self.stats["loaded"] += 1
                     return program
                 except Exception as exc:
