@@ -9,8 +9,25 @@ function statusName(status: i32): string {
   return "error";
 }
 
+let initBytes: i64 = -1; // length of the config abi_init received
+let handled: i64 = 0; // handle calls on this instance
+
+export function abi_init(ptr: usize, len: usize): i64 {
+  initBytes = <i64>len;
+  return abi.pack(0, 0);
+}
+
+export function abi_health(): i64 {
+  return abi.okString('{"ok":true,"sdk":"assemblyscript"}');
+}
+
+export function abi_metrics(): i64 {
+  return abi.okString('{"handled":' + handled.toString() + "}");
+}
+
 export function handle(ptr: usize, len: usize): i64 {
   let out = "";
+  handled++;
   abi.kvSet("k", abi.inputBytes(ptr, len));
   const stored = abi.kvGet("k");
   out += "kv:" + (stored.isError ? "" : stored.text());
@@ -26,6 +43,7 @@ export function handle(ptr: usize, len: usize): i64 {
   if (noise != null) for (let i = 0; i < noise.length; i++) any |= noise[i];
   out += any != 0 ? " random:ok" : " random:bad";
   out += abi.emit("chunk") == abi.OK ? " stream:ok" : " stream:bad";
+  out += " init:" + initBytes.toString();
   abi.log(abi.DEBUG, "probe done");
   return abi.okString(out);
 }

@@ -14,8 +14,27 @@ static const char *status_name(int st) {
     }
 }
 
+static int64_t init_bytes = -1; /* length of the config abi_init received */
+static int64_t handled;         /* handle calls on this instance */
+
+ABI_INIT {
+    init_bytes = input.len;
+    return abi_ok(0, 0);
+}
+
+ABI_HEALTH { return abi_ok_str("{\"ok\":true,\"sdk\":\"c\"}"); }
+
+ABI_METRICS {
+    abi_buf out = abi_buf_new(32);
+    abi_buf_puts(&out, "{\"handled\":");
+    abi_buf_put_i64(&out, handled);
+    abi_buf_putc(&out, '}');
+    return abi_buf_ok(&out);
+}
+
 ABI_HANDLER(handle) {
     abi_buf out = abi_buf_new(256);
+    handled++;
     abi_bytes value;
     abi_kv_set(abi_str("k"), input);
     abi_buf_puts(&out, "kv:");
@@ -41,6 +60,8 @@ ABI_HANDLER(handle) {
     }
     abi_buf_puts(&out, any ? " random:ok" : " random:bad");
     abi_buf_puts(&out, abi_stream_emit("chunk", 5) == ABI_OK ? " stream:ok" : " stream:bad");
+    abi_buf_puts(&out, " init:");
+    abi_buf_put_i64(&out, init_bytes);
     abi_log_str(ABI_LOG_DEBUG, "probe done");
     return abi_buf_ok(&out);
 }

@@ -1,7 +1,29 @@
 //! Exercises the Rust SDK's host functions; the output names what each returned.
 #![no_std]
 
-use abi_sdk::{handler, Buf, HandlerResult, HostError, Level};
+use abi_sdk::{handler, lifecycle, Buf, HandlerResult, HostError, Level};
+
+static mut INIT_BYTES: i64 = -1; // length of the config abi_init received
+static mut HANDLED: i64 = 0; // handle calls on this instance
+
+fn init(config: &[u8]) -> HandlerResult {
+    // SAFETY: wasm32 guests are single-threaded.
+    unsafe { INIT_BYTES = config.len() as i64 };
+    Ok(b"")
+}
+
+fn health() -> HandlerResult {
+    Ok(b"{\"ok\":true,\"sdk\":\"rust\"}")
+}
+
+fn metrics() -> HandlerResult {
+    let mut out = Buf::new(32);
+    out.put(b"{\"handled\":");
+    // SAFETY: wasm32 guests are single-threaded.
+    out.int(unsafe { HANDLED });
+    out.byte(b'}');
+    Ok(out.finish())
+}
 
 fn name<T>(r: Result<T, HostError>) -> &'static [u8] {
     match r {
@@ -14,6 +36,8 @@ fn name<T>(r: Result<T, HostError>) -> &'static [u8] {
 
 fn handle(input: &[u8]) -> HandlerResult {
     let mut out = Buf::new(256);
+    // SAFETY: wasm32 guests are single-threaded.
+    unsafe { HANDLED += 1 };
     abi_sdk::kv_set(b"k", input).map_err(|_| "kv_set failed")?;
     out.put(b"kv:");
     out.put(abi_sdk::kv_get(b"k").unwrap_or(b""));
@@ -32,8 +56,14 @@ fn handle(input: &[u8]) -> HandlerResult {
     abi_sdk::random_fill(&mut noise).map_err(|_| "random_fill failed")?;
     out.put(if noise.iter().any(|b| *b != 0) { b" random:ok" } else { b" random:bad" });
     out.put(if abi_sdk::emit(b"chunk").is_ok() { b" stream:ok" } else { b" stream:bad" });
+    out.put(b" init:");
+    // SAFETY: wasm32 guests are single-threaded.
+    out.int(unsafe { INIT_BYTES });
     abi_sdk::log(Level::Debug, "probe done");
     Ok(out.finish())
 }
 
 handler!("handle", handle);
+handler!("abi_init", init);
+lifecycle!("abi_health", health);
+lifecycle!("abi_metrics", metrics);

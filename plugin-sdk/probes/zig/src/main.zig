@@ -10,8 +10,29 @@ fn name(r: anyerror!void) []const u8 {
     return "ok";
 }
 
+var init_bytes: i64 = -1; // length of the config abi_init received
+var handled: i64 = 0; // handle calls on this instance
+
+fn init(config: []const u8) ![]const u8 {
+    init_bytes = @intCast(config.len);
+    return "";
+}
+
+fn health() ![]const u8 {
+    return "{\"ok\":true,\"sdk\":\"zig\"}";
+}
+
+fn metrics() ![]const u8 {
+    var out = abi.Buf.init();
+    try out.put("{\"handled\":");
+    try out.int(handled);
+    try out.byte('}');
+    return out.items();
+}
+
 fn handle(input: []const u8) ![]const u8 {
     var out = abi.Buf.init();
+    handled += 1;
     try abi.kvSet("k", input);
     try out.put("kv:");
     try out.put(abi.kvGet("k") catch "");
@@ -32,10 +53,15 @@ fn handle(input: []const u8) ![]const u8 {
     for (noise) |b| any |= b;
     try out.put(if (any != 0) " random:ok" else " random:bad");
     try out.put(if (abi.emit("chunk")) |_| " stream:ok" else |_| " stream:bad");
+    try out.put(" init:");
+    try out.int(init_bytes);
     abi.log(.debug, "probe done");
     return out.items();
 }
 
 comptime {
     abi.handler("handle", handle);
+    abi.init(init);
+    abi.lifecycle("abi_health", health);
+    abi.lifecycle("abi_metrics", metrics);
 }
