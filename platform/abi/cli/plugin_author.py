@@ -1,4 +1,5 @@
-"""``abi plugin new`` and ``abi plugin build``: start a plugin from a template and compile it.
+"""``abi plugin new``, ``build`` and ``test``: start a plugin from a template, compile it, and
+check it against its examples.
 
 A project is a folder with ``plugin.toml``, its sources under ``src/`` and ``examples/``.
 The language comes from an optional ``[build]`` table (``lang``, ``command``) or from the
@@ -41,7 +42,6 @@ SDK_FILES: dict[str, tuple[str, ...]] = {
     "assemblyscript": ("abi.ts",),
 }
 BUILD_TIMEOUT_S = 300
-ASC_VERSION_FILE = "package-lock.json"
 
 
 class ToolchainMissing(AbiError):
@@ -55,6 +55,12 @@ class BuildFailed(InvalidInput):
     """The compiler refused the plugin's sources."""
 
     code = "plugin.build_failed"
+
+
+class ProjectInvalid(InvalidInput):
+    """The folder is not a buildable plugin project; the message says what is missing."""
+
+    code = "plugin.project_invalid"
 
 
 def sdk_root() -> Path:
@@ -100,27 +106,26 @@ def detect_language(folder: Path) -> str:
         return "assemblyscript"
     if any(src.glob("*.c")):
         return "c"
-    raise InvalidInput(
+    raise ProjectInvalid(
         f"{folder}: cannot tell the plugin's language: expected src/main.zig, src/lib.rs, "
-        "src/index.ts or src/*.c (or lang in a [build] table of plugin.toml)",
-        code="plugin.build_failed",
+        "src/index.ts or src/*.c (or lang in a [build] table of plugin.toml)"
     )
 
 
 def _build_table(raw: Mapping[str, Any], folder: Path) -> tuple[str | None, tuple[str, ...] | None]:
     table = raw.get("build", {})
     if not isinstance(table, Mapping):
-        raise InvalidInput(f"{folder}/plugin.toml: [build] must be a table")
+        raise ProjectInvalid(f"{folder}/plugin.toml: [build] must be a table")
     lang = table.get("lang")
     if lang is not None and lang not in LANGUAGES:
-        raise InvalidInput(
+        raise ProjectInvalid(
             f"{folder}/plugin.toml: build.lang must be one of {', '.join(LANGUAGES)}"
         )
     command = table.get("command")
     if command is not None and (
         not isinstance(command, list) or not command or not all(isinstance(c, str) for c in command)
     ):
-        raise InvalidInput(f"{folder}/plugin.toml: build.command must be a list of strings")
+        raise ProjectInvalid(f"{folder}/plugin.toml: build.command must be a list of strings")
     return lang, tuple(command) if command else None
 
 
@@ -129,11 +134,11 @@ def load_project(path: Path) -> Project:
     folder = path.parent if path.name == "plugin.toml" else path
     manifest_file = folder / "plugin.toml"
     if not manifest_file.is_file():
-        raise InvalidInput(f"{folder} has no plugin.toml (create a project with abi plugin new)")
+        raise ProjectInvalid(f"{folder} has no plugin.toml (create a project with abi plugin new)")
     try:
         raw = tomllib.loads(manifest_file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidInput(f"{manifest_file} is not valid TOML: {exc}") from exc
+        raise ProjectInvalid(f"{manifest_file} is not valid TOML: {exc}") from exc
     lang, command = _build_table(raw, folder)
     manifest = manifest_from_mapping({k: v for k, v in raw.items() if k != "build"})
     return Project(folder.resolve(), manifest, lang or detect_language(folder), command)
@@ -155,9 +160,13 @@ def _missing(lang: str, what: str) -> ToolchainMissing:
 
 
 def clang_path() -> str:
-    found = _which("clang", "clang-19", "clang-18", "clang-17", "clang-16", "clang-15", "clang-14")
+    """clang, once wasm-ld (lld) is known to be there too: clang links through it."""
+    versions = ("", "-19", "-18", "-17", "-16", "-15", "-14")
+    found = _which(*(f"clang{v}" for v in versions))
     if found is None:
         raise _missing("c", "clang is not installed (Debian: apt-get install clang lld)")
+    if _which(*(f"wasm-ld{v}" for v in versions)) is None:
+        raise _missing("c", "wasm-ld is not installed (Debian: apt-get install lld)")
     return found
 
 
