@@ -254,6 +254,17 @@ def test_stream_chunks_reach_the_sink(bind: Callable[..., Plugin]) -> None:
     assert result.usage.streamed_chunks == 2
 
 
+def test_a_failing_sink_cancels_the_call(bind: Callable[..., Plugin]) -> None:
+    def closed(_chunk: bytes) -> None:
+        raise ConnectionError("client went away")
+
+    plugin = bind()
+    with pytest.raises(PluginCallError) as info:
+        plugin.call(b"x", "stream", sink=closed)
+    assert info.value.code == "plugin.cancelled"
+    assert plugin.call(b"ok", "echo").output == b"ok"
+
+
 def test_stream_without_sink_collects_chunks(bind: Callable[..., Plugin]) -> None:
     assert bind().call(b"x", "stream").chunks == (b"x", b"x")
 

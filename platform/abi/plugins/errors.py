@@ -92,6 +92,7 @@ CALL_ERROR_CODES = frozenset(
         "plugin.capability_denied",
         "plugin.entry_not_found",
         "plugin.input_too_large",
+        "plugin.cancelled",
     }
 )
 """Every code a :class:`PluginCallError` may carry."""

@@ -185,10 +185,16 @@ class Instance:
     def emit(self, chunk: bytes) -> None:
         self._charge_output(len(chunk))
         self.streamed += 1
-        if self.sink is not None:
-            self.sink(chunk)
-        else:
+        if self.sink is None:
             self.chunks.append(chunk)
+            return
+        try:
+            self.sink(chunk)
+        except Exception as exc:
+            raise PluginCallError(
+                f"the caller stopped taking streamed chunks ({type(exc).__name__}: {exc})",
+                code="plugin.cancelled",
+            ) from exc
 
     def _charge_output(self, size: int) -> None:
         self.output_left -= size
