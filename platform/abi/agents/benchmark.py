@@ -38,7 +38,7 @@ SEED_TARGET_AVG_MS = 100.0
 ROUTER_TARGET_P99_MS = 2.0
 
 
-def _vocabulary(rng: random.Random, size: int = 5_000) -> list[str]:
+def vocabulary(rng: random.Random, size: int = 5_000) -> list[str]:
     syllables = ["ka", "lo", "mi", "ta", "ne", "ro", "su", "vi", "de", "po", "ga", "ly", "zu", "he"]
     words: set[str] = set()
     while len(words) < size:
@@ -60,7 +60,7 @@ def _pct(samples: list[float], q: float) -> float:
     return round(float(np.percentile(samples, q)), 4)
 
 
-def _fill_memory(platform: Platform, tenant: str, passages: list[str]) -> float:
+def fill_memory(platform: Platform, tenant: str, passages: list[str]) -> float:
     started = time.perf_counter()
     for start in range(0, len(passages), 10_000):
         chunk = passages[start : start + 10_000]
@@ -73,7 +73,7 @@ def _fill_memory(platform: Platform, tenant: str, passages: list[str]) -> float:
 def retrieval_figures(
     platform: Platform, passages: int, queries: int, threads: int, rng: random.Random
 ) -> dict[str, Any]:
-    words = _vocabulary(rng)
+    words = vocabulary(rng)
     texts = [" ".join(rng.choices(words, k=12)) for _ in range(passages)]
     tenant = platform.tenants.create("bench-retrieval").id
     platform.agents.registry.create(
@@ -85,7 +85,7 @@ def retrieval_figures(
             "backend": {"kind": "retrieval", "top_k": 5},
         },
     )
-    fill_s = _fill_memory(platform, tenant, texts)
+    fill_s = fill_memory(platform, tenant, texts)
     picks = [rng.randrange(passages) for _ in range(queries)]
     asks = [" ".join(texts[i].split()[3:9]) for i in picks]
     embedder, vectors = platform.embedder, platform.vectors
@@ -129,7 +129,7 @@ def retrieval_figures(
 def router_figures(
     platform: Platform, agents: int, queries: int, rng: random.Random
 ) -> dict[str, Any]:
-    words = _vocabulary(rng, 3_000)
+    words = vocabulary(rng, 3_000)
     tenant = platform.tenants.create("bench-router").id
     topics = [rng.choices(words, k=6) for _ in range(agents)]
     started = time.perf_counter()
@@ -188,7 +188,7 @@ def jargon_feedback(
     case persona similarity cannot learn and routing feedback can): agent definitions and
     (request, agent name) feedback. A request has 3 words of its agent's user jargon, one
     persona word a third of the time, and one word of noise."""
-    words = _vocabulary(rng, agents * 12 + 200)
+    words = vocabulary(rng, agents * 12 + 200)
     rng.shuffle(words)
     noise = words[agents * 12 :]
     definitions, feedback = [], []

@@ -14,12 +14,21 @@ from abi.cli.common import emit_json
 @click.option("--agents", "agent_count", default=1_000, show_default=True, help="Agents routed.")
 @click.option("--queries", default=2_000, show_default=True, help="Requests per measurement.")
 @click.option("--threads", default=4, show_default=True, help="Concurrent query threads.")
+@click.option(
+    "--api",
+    "api_workers",
+    default=0,
+    show_default=True,
+    help="Also query through the API on this many server workers (needs wrk).",
+)
 def agents(
+    *,
     as_json: bool = False,
     passages: int = 100_000,
     agent_count: int = 1_000,
     queries: int = 2_000,
     threads: int = 4,
+    api_workers: int = 0,
 ) -> None:
     """Agent queries (retrieval backend) and router decisions, with same-run baselines."""
     from abi.agents.benchmark import run_benchmark
