@@ -328,3 +328,25 @@ def test_reopen_restores_snapshot_and_wal_tail(settings: Settings, index: str) -
         assert _ids(
             second.vectors.search(T, "p", data[7], k=1, flt={"field": "n", "gte": 7, "lt": 8})
         ) == [7]
+
+
+@pytest.mark.parametrize("indexed", [True, False])
+@pytest.mark.parametrize("share", [0.05, 0.3])
+def test_oversampled_filtered_search_keeps_recall(
+    vs: VectorStore, monkeypatch: pytest.MonkeyPatch, indexed: bool, share: float
+) -> None:
+    from abi.vectors import collection as collection_module
+
+    monkeypatch.setattr(collection_module, "EXACT_CANDIDATES", 50)  # force the ANN path
+    n = 4000
+    data = clustered(n, 32, clusters=40, seed=4)
+    groups = np.random.default_rng(5).random(n) < share
+    vs.create_collection(T, "o", 32, payload_indexes=["g"] if indexed else [])
+    vs.upsert(T, "o", data, ids=list(range(n)), payloads=[{"g": int(g)} for g in groups])
+    queries = clustered(30, 32, clusters=40, seed=4, sample_seed=2)
+    found = vs.search_batch(T, "o", queries, k=10, flt={"field": "g", "eq": 1})
+    member_rows = np.flatnonzero(groups)
+    truth = member_rows[ground_truth(data[member_rows], queries, 10)]
+    ids = np.asarray([_ids(h) for h in found])
+    assert all(groups[i] for i in ids.ravel())
+    assert recall(ids, truth) >= 0.95
