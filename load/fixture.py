@@ -71,6 +71,9 @@ def prepare(base_url: str, admin_id: str, admin_secret: str) -> Fixture:
         paths = _paths(client)
         fixture.scenarios["token"] = {}
         fixture.scenarios["health"] = {}
+        # One token shared by the WebSocket users: 10,000 connections should not mean 10,000
+        # client-secret verifications before the first message.
+        fixture.scenarios["ws"] = {"token": tenant_token}
         for prepare_some in PREPARERS:
             fixture.scenarios.update(prepare_some(client, tenant, paths))
         return fixture

@@ -37,18 +37,7 @@ class WebSocketUser(User):
         )
 
     def on_start(self) -> None:
-        import httpx
-
-        response = httpx.post(
-            f"{FIXTURE.base_url}{API}/oauth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": FIXTURE.client_id,
-                "client_secret": FIXTURE.client_secret,
-            },
-            timeout=TIMEOUT,
-        )
-        token = response.json()["access_token"]
+        token = FIXTURE.scenarios["ws"]["token"]
         url = FIXTURE.base_url.replace("http", "ws", 1) + f"{API}/ws"
         started = time.perf_counter()
         self.ws: websocket.WebSocket | None = None
