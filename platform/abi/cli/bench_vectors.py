@@ -29,6 +29,10 @@ SUMMARY_KEYS = (
     "insert_ratio_vs_usearch",
     "recovery_wal_replay_s",
     "recovery_snapshot_s",
+    "large_recovery_n",
+    "large_recovery_insert_per_s",
+    "large_recovery_wal_replay_s",
+    "large_recovery_snapshot_s",
 )
 
 
@@ -47,6 +51,12 @@ SUMMARY_KEYS = (
 )
 @click.option("--no-peers", is_flag=True, help="Skip faiss and hnswlib.")
 @click.option("--no-http", is_flag=True, help="Skip the HTTP latency measurement.")
+@click.option(
+    "--recovery-n",
+    default=0,
+    show_default=True,
+    help="Also time recovery of this many 96-d vectors (IVF) after a simulated kill.",
+)
 @handle_errors
 def vectors(
     *,
@@ -57,6 +67,7 @@ def vectors(
     out_dir: Path = Path("bench-out"),
     no_peers: bool = False,
     no_http: bool = False,
+    recovery_n: int = 0,
 ) -> None:
     """Batch QPS at recall@10 >= 0.95 vs the best peer, single/HTTP p99, filtered recall,
     insert rate with the WAL on, recovery time."""
@@ -65,6 +76,11 @@ def vectors(
     figures = run_benchmark(
         n=n, dim=dim, queries=queries, out_dir=out_dir, peers=not no_peers, http=not no_http
     )
+    if recovery_n:
+        from abi.vectors.benchmark import measure_recovery
+
+        big = measure_recovery(recovery_n)
+        figures.update({f"large_{key}": value for key, value in big.items()})
     if as_json:
         emit_json(figures)
         return

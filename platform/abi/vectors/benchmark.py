@@ -281,6 +281,47 @@ def _recovery(run: _Run, name: str) -> tuple[float, float]:
     return wal_seconds, time.perf_counter() - started
 
 
+def measure_recovery(n: int, dim: int = 96, index: str = "ivf") -> dict[str, Any]:
+    """Write ``n`` clustered vectors (WAL on, fsync per batch), drop the process state
+    without a snapshot (as a kill would), and time the reopen from the WAL alone; then
+    snapshot and time the reopen from the snapshot."""
+    from abi.config import VectorSettings
+    from abi.vectors.collection import Collection
+    from abi.vectors.config import check_config
+
+    settings = VectorSettings(fsync="batch")
+    config = check_config({"name": "recovery", "dim": dim, "index": index, "dtype": "f32"}, dim)
+    data = clustered(n, dim, clusters=max(10, n // 100))
+    with tempfile.TemporaryDirectory(prefix="wdbx-recovery-") as tmp:
+        directory = Path(tmp) / "c"
+        collection = Collection(directory, config, settings, None)
+        started = time.perf_counter()
+        for start in range(0, n, settings.max_batch):
+            stop = min(start + settings.max_batch, n)
+            collection.upsert(data[start:stop], ids=list(range(start, stop)))
+        insert_seconds = time.perf_counter() - started
+        collection.close()
+        started = time.perf_counter()
+        replayed = Collection(directory, config, settings, None)
+        wal_seconds = time.perf_counter() - started
+        assert replayed.count() == n
+        replayed.snapshot()
+        replayed.close()
+        started = time.perf_counter()
+        reopened = Collection(directory, config, settings, None)
+        snapshot_seconds = time.perf_counter() - started
+        assert reopened.count() == n
+        reopened.close()
+    return {
+        "recovery_n": n,
+        "recovery_dim": dim,
+        "recovery_index": index,
+        "recovery_insert_per_s": round(n / insert_seconds),
+        "recovery_wal_replay_s": round(wal_seconds, 3),
+        "recovery_snapshot_s": round(snapshot_seconds, 3),
+    }
+
+
 # -- the run -----------------------------------------------------------------------------
 
 
