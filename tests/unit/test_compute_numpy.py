@@ -142,3 +142,20 @@ def test_optimizer_rejects_non_float32_state(compute: Compute) -> None:
 def test_unknown_backend_is_rejected() -> None:
     with pytest.raises(InvalidInput, match="unknown compute backend"):
         Compute("cuda")  # type: ignore[arg-type]
+
+
+def test_ragged_input_is_invalid_input(compute: Compute) -> None:
+    with pytest.raises(InvalidInput, match="rectangular"):
+        compute.inner_products([[1.0, 2.0], [3.0]], [[1.0, 2.0]])
+
+
+def test_no_queries_give_empty_results(compute: Compute) -> None:
+    dist, idx = compute.knn(np.zeros((0, 4)), np.ones((5, 4)), 3)
+    assert dist.shape == (0, 3) and idx.shape == (0, 3)
+    vals, cols = compute.topk(np.zeros((0, 7)), 2)
+    assert vals.shape == (0, 2) and cols.shape == (0, 2)
+
+
+def test_dimension_mismatch_names_both_sizes(compute: Compute) -> None:
+    with pytest.raises(InvalidInput, match="dimension 3 but the vectors have 4"):
+        compute.distances(np.ones((1, 3)), np.ones((2, 4)))

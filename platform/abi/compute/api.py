@@ -166,6 +166,11 @@ class Compute:
         ``k`` larger than the row keeps the whole row."""
         s = ref.as_matrix("scores", scores)
         _check_k(k)
+        if s.size == 0:
+            width = min(k, s.shape[1])
+            return np.zeros((s.shape[0], width), np.float32), np.zeros(
+                (s.shape[0], width), np.int64
+            )
         return self._run(  # type: ignore[no-any-return]
             "topk",
             float(s.size),
@@ -181,8 +186,12 @@ class Compute:
         m = ref.check_metric(metric)
         qm, xm = _pair(q, x)
         _check_k(k)
-        if xm.shape[0] == 0:
-            return (np.zeros((qm.shape[0], 0), np.float32), np.zeros((qm.shape[0], 0), np.int64))
+        if xm.shape[0] == 0 or qm.shape[0] == 0:
+            width = min(k, xm.shape[0])
+            return (
+                np.zeros((qm.shape[0], width), np.float32),
+                np.zeros((qm.shape[0], width), np.int64),
+            )
         work = 2.0 * qm.shape[0] * xm.shape[0] * qm.shape[1]
         return self._run(  # type: ignore[no-any-return]
             "knn",
@@ -465,7 +474,8 @@ def _check_state(param: F32, *others: F32) -> None:
 def _pair(q: npt.ArrayLike, x: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Queries and vectors as matrices of one dimension: float16 when both are float16
     (read as half on the device), float32 otherwise."""
-    half = np.asarray(q).dtype == np.float16 and np.asarray(x).dtype == np.float16
+    q, x = ref.as_array("queries", q), ref.as_array("vectors", x)
+    half = q.dtype == np.float16 and x.dtype == np.float16
     dtype = np.float16 if half else np.float32
     qm, xm = ref.as_matrix("queries", q, dtype), ref.as_matrix("vectors", x, dtype)
     ref.check_same_dim(qm, xm)

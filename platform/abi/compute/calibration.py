@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from functools import partial
@@ -217,6 +218,7 @@ class Calibration:
         self.path = cache_dir / "calibration" / f"{key}.json" if cache_dir else None
         self.stamp = {"version": VERSION, "kernels": sources_digest(), "device": dev.info.cache_key}
         self.ops: dict[str, dict[str, Any]] = self._load()
+        self._lock = threading.Lock()
 
     def _load(self) -> dict[str, dict[str, Any]]:
         if self.path is None or not self.path.is_file():
@@ -231,6 +233,13 @@ class Calibration:
         return ops if isinstance(ops, dict) else {}
 
     def entry(self, op: str) -> dict[str, Any]:
+        found = self.ops.get(op)
+        if found is not None:
+            return found
+        with self._lock:  # one measurement at a time: concurrent ones would skew each other
+            return self._measure(op)
+
+    def _measure(self, op: str) -> dict[str, Any]:
         found = self.ops.get(op)
         if found is None:
             started = time.perf_counter()

@@ -23,9 +23,17 @@ METRICS: tuple[Metric, ...] = ("l2", "ip", "cosine")
 _NORM_EPS = 1e-12
 
 
+def as_array(name: str, value: npt.ArrayLike) -> np.ndarray:
+    """``np.asarray(value)``, with a clear error for ragged or non-numeric input."""
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"{name} must be a rectangular array of numbers: {exc}") from exc
+
+
 def as_matrix(name: str, value: npt.ArrayLike, dtype: type = np.float32) -> F32:
     """``value`` as a C-contiguous 2-D array of ``dtype``; a 1-D array becomes one row."""
-    array = np.asarray(value)
+    array = as_array(name, value)
     if array.ndim == 1:
         array = array[None, :]
     if array.ndim != 2:
