@@ -1,7 +1,7 @@
 /*
  * notes: a small note keeper on the kv capability. Input is one command per line:
  *
- *   add TEXT        store a note (#tags inside TEXT can be listed with `list #tag`)
+ *   add TEXT        store a note of up to 4096 bytes (#tags in it work with `list #tag`)
  *   list [#tag]     list notes, oldest first, optionally only those with the tag
  *   find WORDS      notes containing WORDS (ASCII letters compared case-insensitively)
  *   delete ID       remove a note
@@ -14,6 +14,7 @@
 #include "abi.h"
 
 #define MAX_NOTES 900
+#define MAX_NOTE_BYTES 4096
 
 static const char KEY_NEXT[] = "next";
 static const char KEY_IDS[] = "ids";
@@ -170,6 +171,10 @@ static void put_note(session_t *s, int64_t id, abi_bytes text) {
 static int cmd_add(session_t *s, index_t *ix, abi_bytes text) {
     if (text.len == 0) {
         say(s, "error: add needs the note's text");
+        return 1;
+    }
+    if (text.len > MAX_NOTE_BYTES) {
+        say(s, "error: a note is at most 4096 bytes");
         return 1;
     }
     if (ix->count >= MAX_NOTES) {
