@@ -3,6 +3,7 @@ search and dependency resolution, on a real store and the real sandbox loader.""
 
 from __future__ import annotations
 
+import threading
 import zipfile
 from io import BytesIO
 from pathlib import Path
@@ -252,3 +253,25 @@ def test_publisher_keys_are_validated_and_unique(registry: PluginRegistry) -> No
     with pytest.raises(AbiError) as caught:
         registry.add_publisher(key_id, "again", tenant_id=None)
     assert caught.value.code == "plugin.publisher_exists"
+
+
+def test_concurrent_uploads_of_one_version_store_it_once(
+    platform: Platform, registry: PluginRegistry, key: Ed25519PrivateKey
+) -> None:
+    data = make_bundle("echo", "1.0.0", key)
+    outcomes: list[str] = []
+
+    def upload() -> None:
+        try:
+            outcomes.append("created" if registry.publish(data, uploader=None).created else "same")
+        except AbiError as exc:
+            outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=upload) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert outcomes.count("created") == 1
+    assert set(outcomes) <= {"created", "same", "plugin.concurrent_publish"}
+    assert registry.get("echo", viewer=PUBLIC).versions == ("1.0.0",)

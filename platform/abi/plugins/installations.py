@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from abi.errors import Conflict, InvalidInput, NotFound
@@ -221,6 +222,20 @@ class InstallationStore:
             "updated_at": now,
         }
         scope = TenantScope(tenant_id)
+        try:
+            row = self._write(scope, name, values, now)
+        except sa.exc.IntegrityError as exc:
+            raise Conflict(
+                f"plugin {name!r} was being installed by another request at the same time; "
+                "repeat the request",
+                code="plugin.concurrent_install",
+            ) from exc
+        self._changed(tenant_id, name)
+        return self._from_row(row)
+
+    def _write(
+        self, scope: TenantScope, name: str, values: dict[str, Any], now: datetime
+    ) -> RowMapping:
         with self.db.begin() as conn:
             current = scope.one(conn, installations, installations.c.name == name)
             if current is None:
@@ -230,14 +245,13 @@ class InstallationStore:
                     {"name": name, "lifecycle": {}, "revision": 1, "installed_at": now, **values},
                 )
             else:
-                values["revision"] = int(current["revision"]) + 1
-                if current["version"] != version:
+                values["revision"] = installations.c.revision + 1
+                if current["version"] != values["version"]:
                     values["lifecycle"] = {}
                 scope.update(conn, installations, values, installations.c.name == name)
             row = scope.one(conn, installations, installations.c.name == name)
         assert row is not None
-        self._changed(tenant_id, name)
-        return self._from_row(row)
+        return row
 
     def update(self, tenant_id: str, name: str, **values: Any) -> Installation:
         """Change some columns (``enabled``, ``config``, ``lifecycle``; ``bump``: revision)."""
@@ -246,9 +260,9 @@ class InstallationStore:
             values["config"] = self._seal(tenant_id, name, values["config"])
         scope = TenantScope(tenant_id)
         with self.db.begin() as conn:
-            current = self._locked_row(conn, scope, name)
+            self._existing_row(conn, scope, name)
             if bump:
-                values["revision"] = int(current["revision"]) + 1
+                values["revision"] = installations.c.revision + 1
                 values["updated_at"] = utcnow()
             scope.update(conn, installations, values, installations.c.name == name)
             row = scope.one(conn, installations, installations.c.name == name)
@@ -257,7 +271,7 @@ class InstallationStore:
             self._changed(tenant_id, name)
         return self._from_row(row)
 
-    def _locked_row(self, conn: Connection, scope: TenantScope, name: str) -> RowMapping:
+    def _existing_row(self, conn: Connection, scope: TenantScope, name: str) -> RowMapping:
         row = scope.one(conn, installations, installations.c.name == name)
         if row is None:
             raise NotInstalled(f"plugin {name!r} is not installed for this tenant", plugin=name)

@@ -283,6 +283,18 @@ class PluginRegistry:
         with self.db.begin() as conn:
             owner = self._signer_owner(conn, key_id, uploader)
         self.validate_module(manifest, bundle.module)
+        try:
+            return self._record(bundle, data, key_id, owner)
+        except sa.exc.IntegrityError as exc:
+            raise Conflict(
+                f"{manifest.key} was being published by another upload at the same time; "
+                "repeat the upload (an identical bundle is then accepted as already there)",
+                code="plugin.concurrent_publish",
+            ) from exc
+
+    def _record(self, bundle: Bundle, data: bytes, key_id: str, owner: str | None) -> Published:
+        """The checks that need the store, then the rows, in one transaction."""
+        manifest = bundle.manifest
         with self.db.begin() as conn:
             current = conn.execute(sa.select(plugins).where(plugins.c.name == manifest.name))
             plugin_row = current.mappings().first()
