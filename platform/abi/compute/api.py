@@ -387,15 +387,12 @@ class Compute:
     ) -> None:
         """In place on ``param`` and ``velocity`` (float32, C-contiguous, same shape)."""
         _check_state(param, grad, velocity)
+        hyper = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay}
         self._run(
             "sgd_momentum",
             float(param.size),
-            lambda: ref.sgd_momentum(
-                param, grad, velocity, lr=lr, momentum=momentum, weight_decay=weight_decay
-            ),
-            lambda dev: dev.sgd_momentum(
-                param, grad, velocity, lr=lr, momentum=momentum, weight_decay=weight_decay
-            ),
+            lambda: ref.sgd_momentum(param, grad, velocity, **hyper),
+            lambda dev: dev.sgd_momentum(param, grad, velocity, **hyper),
         )
 
     def adam_step(
@@ -416,33 +413,19 @@ class Compute:
         _check_state(param, grad, m, v)
         if step < 1:
             raise InvalidInput("adam step numbers start at 1")
+        hyper: dict[str, Any] = {
+            "step": step,
+            "lr": lr,
+            "beta1": beta1,
+            "beta2": beta2,
+            "eps": eps,
+            "weight_decay": weight_decay,
+        }
         self._run(
             "adam",
             float(param.size),
-            lambda: ref.adam(
-                param,
-                grad,
-                m,
-                v,
-                step=step,
-                lr=lr,
-                beta1=beta1,
-                beta2=beta2,
-                eps=eps,
-                weight_decay=weight_decay,
-            ),
-            lambda dev: dev.adam(
-                param,
-                grad,
-                m,
-                v,
-                step=step,
-                lr=lr,
-                beta1=beta1,
-                beta2=beta2,
-                eps=eps,
-                weight_decay=weight_decay,
-            ),
+            lambda: ref.adam(param, grad, m, v, **hyper),
+            lambda dev: dev.adam(param, grad, m, v, **hyper),
         )
 
     def close(self) -> None:
