@@ -39,7 +39,7 @@ ECHO_WAT = """
             (i64.extend_i32_u (local.get $n))))
   (func (export "spin") (param $p i32) (param $n i32) (result i64)
     (local $i i32) (local $acc i32)
-    (local.set $i (i32.const 200000))
+    (local.set $i (i32.const 1000000))
     (block $done (loop $l
       (br_if $done (i32.eqz (local.get $i)))
       (local.set $acc (i32.add (i32.mul (local.get $acc) (i32.const 31)) (local.get $i)))
@@ -197,6 +197,11 @@ def run_benchmark(*, calls: int = 20_000, rounds: int = 3, load_repeats: int = 5
     loads = _load_times(settings, big, load_repeats)
     warm_rate, naive_rate = r.median("warm"), r.median("naive")
     spin_fuel = warm.call(b"", "spin").usage.fuel
+    # Share of a spin call spent in Wasm (no GIL): one minus the Python overhead measured as
+    # the CPU time of an empty call; Amdahl's law then bounds what two threads can gain.
+    _, spin_cpu_rate = _rate(lambda: warm.call(b"", "spin"), spin_calls)
+    _, empty_cpu_rate = _rate(lambda: warm.call(b""), calls // 4)
+    gil_free = max(0.0, 1 - spin_cpu_rate / empty_cpu_rate)
     p50_us = _p50_us(warm, payload, min(calls, 5000))
     warm.close()
     fresh.close()
@@ -219,6 +224,8 @@ def run_benchmark(*, calls: int = 20_000, rounds: int = 3, load_repeats: int = 5
         "two_thread_calls_per_s": round(r.median("two"), 1),
         "two_thread_speedup": round(r.median("two") / r.median("one"), 2),
         "spin_call_fuel": spin_fuel,
+        "spin_gil_free_fraction": round(gil_free, 3),
+        "two_thread_amdahl_bound": round(1 / ((1 - gil_free) + gil_free / 2), 2),
         "payload_bytes": len(payload),
         "rounds": rounds,
         "calls_per_round": calls,
