@@ -40,8 +40,9 @@ def _stored(platform: Platform) -> tuple[int, int, list[Path]]:
         n_versions = conn.execute(
             sa.select(sa.func.count()).select_from(plugin_versions)
         ).scalar_one()
-    blobs = [p for p in platform.blobs.root.rglob("*") if p.is_file()]
-    return int(n_plugins), int(n_versions), blobs
+    files = [platform.blobs.root, platform.settings.data_dir / "plugins"]
+    stored = sorted(p for root in files for p in root.rglob("*") if p.is_file())
+    return int(n_plugins), int(n_versions), stored
 
 
 def _refused(platform: Platform, registry: PluginRegistry, data: bytes, code: str) -> None:

@@ -132,6 +132,8 @@ class PluginService:
         self.platform = platform
         self.settings = settings.plugins
         self.sandbox = Sandbox(settings.plugins, cache_dir=settings.data_dir / "plugins" / "cache")
+        self._checker = Sandbox(settings.plugins)
+        """Validates uploads without the compile cache: a refused upload writes nothing."""
         self.registry = PluginRegistry(
             platform.db, platform.blobs, settings.plugins, self._validate_module
         )
@@ -163,7 +165,7 @@ class PluginService:
     # Marketplace ----------------------------------------------------------------------------
 
     def _validate_module(self, manifest: Manifest, module: bytes) -> None:
-        self.sandbox.load(manifest, module)
+        self._checker.load(manifest, module)
 
     def publish(self, data: bytes, *, uploader: str | None, actor: str = "system") -> Published:
         """Validate and store a signed bundle (see :meth:`PluginRegistry.publish`)."""
