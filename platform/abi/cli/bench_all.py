@@ -35,7 +35,11 @@ Direction = Literal["higher", "lower", "info"]
 
 HIGHER_IS_BETTER = (
     "*per_s",
+    "*per_s_*",
     "*per_second*",
+    "*qps*",
+    "*accuracy*",
+    "*hit_at*",
     "*_qps",
     "*_rps",
     "*speedup*",
@@ -44,7 +48,7 @@ HIGHER_IS_BETTER = (
     "*throughput*",
     "*gflops*",
 )
-LOWER_IS_BETTER = ("*_ms", "*_us", "*_ns", "*_seconds", "*latency*", "*rss*", "*_mib")
+LOWER_IS_BETTER = ("*_ms", "*_us", "*_ns", "*_s", "*_seconds", "*latency*", "*rss*", "*_mib")
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,19 @@ SUITES: tuple[Suite, ...] = (
         "vectors",
         "abi.vectors.benchmark:run_benchmark",
         quick={"n": 2000, "dim": 64, "queries": 100, "peers": False, "http": False},
-        params=("n", "dim", "queries", "k", "threads", "numpy_exact_qps"),
+        lower=("hnsw_overhead_vs_usearch",),
+        params=(
+            "n",
+            "dim",
+            "queries",
+            "k",
+            "threads",
+            "numpy_exact_qps",
+            "usearch_raw_*",
+            "best_peer*",
+            "filtered_qps_*",
+            "curves.*",
+        ),
     ),
     Suite(
         "compute",
@@ -123,18 +139,42 @@ SUITES: tuple[Suite, ...] = (
         quick={
             "queries": 64,
             "vectors": 4096,
-            "dim": 64,
+            "dim": 384,
             "gemm_size": 128,
             "rounds": 1,
             "embed_sentences": 16,
         },
-        params=("queries", "vectors", "dim", "k", "gemm_size", "rounds", "*numpy*"),
+        higher=("*_ratio",),
+        params=(
+            "queries",
+            "vectors",
+            "dim",
+            "k",
+            "gemm_size",
+            "rounds",
+            "*numpy*",
+            "peak_gflops_estimate",
+        ),
     ),
     Suite(
         "agents",
         "abi.agents.benchmark:run_benchmark",
         quick={"passages": 2000, "agents": 50, "queries": 100, "threads": 2},
-        params=("*.passages", "*.agents", "*.queries", "*.threads"),
+        lower=("router.decision_p99_vs_*",),
+        params=(
+            "*.passages",
+            "*.agents",
+            "*.queries",
+            "*.threads",
+            "*.examples",
+            "*.train_examples",
+            "*.held_out",
+            "*.epochs",
+            "*similarity_accuracy",
+            "*chance_accuracy",
+            "*.embed_only_*",
+            "*.search_only_*",
+        ),
     ),
 )
 """The registered suites, in run order."""
@@ -253,6 +293,8 @@ def report(runs: Mapping[str, SuiteRun], quick: bool) -> dict[str, Any]:
 
 
 def _format(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return f"({len(value)} items: see the JSON report)"
     if isinstance(value, float):
         return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:,.0f}"
     if isinstance(value, int) and not isinstance(value, bool):
