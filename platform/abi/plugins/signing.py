@@ -134,9 +134,15 @@ class Signature:
     def verify(self, manifest: bytes, module: bytes) -> None:
         """Check digests and the signature against the embedded publisher key."""
         if sha256_hex(manifest) != self.manifest_sha256:
-            raise SignatureInvalid("the manifest does not match the signed digest (tampered?)")
+            raise SignatureInvalid(
+                "plugin.toml does not match the signed digest: it changed after signing "
+                "(tampered, or edited: sign it again with `abi plugin sign`)"
+            )
         if sha256_hex(module) != self.module_sha256:
-            raise SignatureInvalid("the module does not match the signed digest (tampered?)")
+            raise SignatureInvalid(
+                "the module does not match the signed digest: it changed after signing "
+                "(tampered, or rebuilt: sign it again with `abi plugin sign`)"
+            )
         public = load_public_key(self.publisher)
         try:
             raw = base64.b64decode(self.signature, validate=True)
