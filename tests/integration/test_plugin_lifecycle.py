@@ -360,3 +360,22 @@ def test_publisher_keys_can_be_listed_and_removed(
     assert _error_code(refused) == "plugin.unknown_publisher"
     platform_key = next(p for p in listed if p["key_id"] == public_key_id(key))
     assert api.delete(f"/api/v1/publishers/{platform_key['id']}").status_code == 404
+
+
+def test_listing_filters_by_installation_text_and_capability(
+    api: httpx.Client, key: Ed25519PrivateKey
+) -> None:
+    _upload(api, make_bundle("alpha", "1.0.0", key, description="Sentiment scores"))
+    _upload(api, make_bundle("beta", "1.0.0", key, capabilities={"kv": {}}))
+    api.post("/api/v1/plugins/alpha/install", json={})
+
+    def names(**params: Any) -> list[str]:
+        response = api.get("/api/v1/plugins", params=params)
+        assert response.status_code == 200, response.text
+        return [p["name"] for p in response.json()["plugins"]]
+
+    assert names(installed="true") == ["alpha"]
+    assert names(installed="false") == ["beta"]
+    assert names(q="sentiment") == ["alpha"]
+    assert names(capability="kv") == ["beta"]
+    assert names(limit=1, offset=1) == ["beta"]
