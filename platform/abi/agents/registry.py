@@ -18,10 +18,10 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from pydantic import ValidationError
 
 from abi.agents import tables as t
 from abi.agents.spec import AgentSpec, LlmBackend
+from abi.agents.validation import parse_definition
 from abi.errors import Conflict, InvalidInput, NotFound
 from abi.store import Database, TenantScope
 from abi.store.types import utcnow
@@ -65,18 +65,8 @@ Listener = Callable[[str, str, "Agent | None"], None]
 
 
 def parse_spec(data: Any) -> AgentSpec:
-    """An AgentSpec from JSON-like data; errors name the offending field."""
-    if isinstance(data, AgentSpec):
-        return data
-    try:
-        return AgentSpec.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "definition"
-        raise InvalidInput(
-            f"agent definition is invalid at {where}: {first['msg']}",
-            code="agents.invalid_definition",
-        ) from exc
+    """A AgentSpec from JSON-like data; errors name the offending field."""
+    return parse_definition(AgentSpec, data, what="agent", code="agents.invalid_definition")
 
 
 def _secret_context(agent_id: str) -> bytes:

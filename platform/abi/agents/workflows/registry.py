@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import ValidationError
 
 from abi.agents import tables as t
+from abi.agents.validation import parse_definition
 from abi.agents.workflows.definition import WorkflowSpec
-from abi.errors import Conflict, InvalidInput, NotFound
+from abi.errors import Conflict, NotFound
 from abi.store import Database, TenantScope
 from abi.store.types import utcnow
 
@@ -41,17 +41,9 @@ class Workflow:
 
 def parse_workflow(data: Any) -> WorkflowSpec:
     """A WorkflowSpec from JSON-like data; errors name the offending field."""
-    if isinstance(data, WorkflowSpec):
-        return data
-    try:
-        return WorkflowSpec.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "definition"
-        raise InvalidInput(
-            f"workflow definition is invalid at {where}: {first['msg']}",
-            code="workflows.invalid_definition",
-        ) from exc
+    return parse_definition(
+        WorkflowSpec, data, what="workflow", code="workflows.invalid_definition"
+    )
 
 
 def _dump(spec: WorkflowSpec) -> dict[str, Any]:
