@@ -117,3 +117,17 @@ def test_unknown_suite_names_are_refused(fake_suites: None) -> None:
 def test_every_registered_suite_resolves_to_a_function() -> None:
     for suite in bench_all.SUITES:
         assert callable(suite.load()), suite.name
+
+
+def test_plain_abi_bench_does_not_run_the_suites_twice(
+    fake_suites: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from abi.cli.bench import bench
+
+    ran: list[str] = []
+    monkeypatch.setattr(bench_all, "run_suite", lambda suite, quick: ran.append(suite.name))
+    only_all = {"all": bench.commands["all"]}
+    monkeypatch.setattr(bench, "commands", only_all)
+    result = CliRunner().invoke(cli, ["bench"])
+    assert result.exit_code == 0, result.output
+    assert ran == []
