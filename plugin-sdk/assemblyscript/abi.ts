@@ -5,14 +5,15 @@
 //
 //   npx asc src/index.ts --runtime stub --use abort= -O -o plugin.wasm
 //
-// The entry file re-exports the three functions every plugin exports, and each handler
-// takes the (ptr, len) of its input and returns a packed result:
+// The entry file re-exports the three functions every plugin exports, and each exported
+// handler takes the (ptr, len) of its input and returns a packed result, most simply by
+// running a text (or bytes) handler:
 //
 //   import * as abi from "../sdk/abi";
 //   export { abi_version, abi_alloc, abi_reset } from "../sdk/abi";
+//   function greet(name: string): string { return "Hello, " + name + "!"; }
 //   export function handle(ptr: usize, len: usize): i64 {
-//     const name = abi.inputString(ptr, len);
-//     return abi.okString("Hello, " + name + "!");
+//     return abi.runText(ptr, len, greet);
 //   }
 //
 // Memory: the stub runtime never frees; the host calls abi_reset after every call, which
@@ -63,6 +64,37 @@ export function okString(text: string): i64 {
 export function err(message: string): i64 {
   const buf = String.UTF8.encode(message);
   return <i64>(<u64>pack(changetype<usize>(buf), <usize>buf.byteLength) | ERROR_FLAG);
+}
+
+let failure: string | null = null;
+
+/** Make the running handler fail with `message` (see runText / runBytes); returns "". */
+export function fail(message: string): string {
+  failure = message;
+  return "";
+}
+
+function finish(result: i64): i64 {
+  const message = failure;
+  failure = null;
+  return message !== null ? err(message) : result;
+}
+
+/** Run a text handler: `export function handle(ptr: usize, len: usize): i64 {
+ *  return abi.runText(ptr, len, greet); }` with `function greet(input: string): string`.
+ *  Invalid UTF-8 input is refused; `abi.fail(msg)` inside the handler fails the call. */
+export function runText(ptr: usize, len: usize, handler: (input: string) => string): i64 {
+  if (!isUtf8(ptr, len)) return err("input is not valid UTF-8");
+  failure = null;
+  const output = handler(inputString(ptr, len));
+  return finish(okString(output));
+}
+
+/** Run a bytes handler (`function f(input: Uint8Array): Uint8Array`), like runText. */
+export function runBytes(ptr: usize, len: usize, handler: (input: Uint8Array) => Uint8Array): i64 {
+  failure = null;
+  const output = handler(inputBytes(ptr, len));
+  return finish(ok(output));
 }
 
 /** The input bytes of a call as a string (invalid UTF-8 becomes U+FFFD). */

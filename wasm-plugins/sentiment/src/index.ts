@@ -130,19 +130,25 @@ function analyze(text: string, tables: Tables): string {
   );
 }
 
-export function score(ptr: usize, len: usize): i64 {
-  if (!abi.isUtf8(ptr, len)) return abi.err("input is not valid UTF-8");
-  return abi.okString(analyze(abi.inputString(ptr, len), new Tables()));
+function scoreText(text: string): string {
+  return analyze(text, new Tables());
 }
 
-export function batch(ptr: usize, len: usize): i64 {
-  if (!abi.isUtf8(ptr, len)) return abi.err("input is not valid UTF-8");
+function batchText(text: string): string {
   const tables = new Tables();
-  const lines = abi.inputString(ptr, len).split("\n");
+  const lines = text.split("\n");
   let out = "";
   for (let i = 0; i < lines.length; i++) {
     if (lines[i].trim().length == 0) continue;
     out += analyze(lines[i], tables) + "\n";
   }
-  return abi.okString(out);
+  return out;
+}
+
+export function score(ptr: usize, len: usize): i64 {
+  return abi.runText(ptr, len, scoreText);
+}
+
+export function batch(ptr: usize, len: usize): i64 {
+  return abi.runText(ptr, len, batchText);
 }
