@@ -379,3 +379,15 @@ def test_listing_filters_by_installation_text_and_capability(
     assert names(q="sentiment") == ["alpha"]
     assert names(capability="kv") == ["beta"]
     assert names(limit=1, offset=1) == ["beta"]
+
+
+def test_a_failing_streamed_call_ends_with_an_error_event(
+    live_server: Any, api: httpx.Client, acme: Any, key: Ed25519PrivateKey
+) -> None:
+    _upload(api, make_bundle("echo", "1.0.0", key, capabilities=KV_STREAM))
+    api.post("/api/v1/plugins/echo/install", json={})
+    with _streamed_call(live_server, api, acme, entry="recall") as (ws, invocation):
+        done = _recv(ws)["data"]
+    assert done["invocation_id"] == invocation
+    assert done["error"]["code"] == "plugin.capability_denied"
+    assert done["usage"]["denied_calls"] == 1
