@@ -10,7 +10,7 @@ import pytest
 
 from abi.agents.bus import Message
 from abi.agents.registry import AgentRegistry
-from abi.errors import InvalidInput, NotFound
+from abi.errors import Conflict, InvalidInput, NotFound
 from abi.plugins.signing import generate_key, public_key_id
 from abi.runtime import Platform
 from helpers.plugin_bundles import make_bundle
@@ -126,3 +126,36 @@ def test_router_sees_agents_created_by_another_process(platform: Platform, tenan
     elsewhere.delete(tenant, "remote")
     with pytest.raises(NotFound):
         platform.agents.route(tenant, "tax forms")
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint(platform: Platform, tenant: str) -> None:
+    service = platform.agents
+    service.registry.create(
+        tenant, {"name": "m", "memory": {"collection": "m"}, "backend": {"kind": "retrieval"}}
+    )
+    service.remember(tenant, "m", [{"text": "resume me", "source": "s"}])
+    service.workflows.create(
+        tenant,
+        {
+            "name": "two",
+            "steps": [
+                {"id": "a", "kind": "agent", "agent": "m", "query": "resume"},
+                {"id": "b", "kind": "agent", "agent": "m", "query": "me"},
+            ],
+        },
+    )
+    run_id = service.create_run(tenant, "two", None, None)
+    service.runs.update(
+        tenant,
+        run_id,
+        status="running",
+        checkpoint={
+            "a": {"status": "completed", "output": {"answer": "from before"}, "text": "before"}
+        },
+    )
+    service.resume_run(tenant, run_id)
+    run = asyncio.run(service.wait_run(tenant, run_id))
+    assert run["status"] == "completed"
+    assert [s["step_id"] for s in run["steps"]] == ["b"]
+    with pytest.raises(Conflict):
+        service.resume_run(tenant, run_id)

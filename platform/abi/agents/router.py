@@ -101,9 +101,9 @@ class _TenantIndex:
     names: list[str]
     caps: npt.NDArray[np.int64]
     rows: F32
-    row_agent: npt.NDArray[np.int64]
     row_text: list[str]
     starts: npt.NDArray[np.int64]
+    ends: npt.NDArray[np.int64]
 
 
 @dataclass
@@ -177,9 +177,9 @@ class Router:
             names=[e.name for e in chosen],
             caps=np.array([e.caps for e in chosen], dtype=np.int64),
             rows=np.ascontiguousarray(np.vstack([e.vectors for e in chosen]), dtype=np.float32),
-            row_agent=np.repeat(np.arange(len(ids), dtype=np.int64), counts),
             row_text=[text for e in chosen for text in e.texts],
             starts=np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64),
+            ends=np.cumsum(counts).astype(np.int64),
         )
 
     def agent_ids(self, tenant_id: str) -> list[str]:
@@ -242,7 +242,8 @@ class Router:
             agent_id = index.ids[int(i)]
             load = int(self.load(tenant_id, agent_id))
             score = float(sims[i]) - self.load_weight * math.log1p(load)
-            best_row = int(np.argmax(np.where(index.row_agent == i, row_sims, -np.inf)))
+            start = int(index.starts[i])
+            best_row = start + int(np.argmax(row_sims[start : int(index.ends[i])]))
             candidates.append(
                 Candidate(
                     agent_id,

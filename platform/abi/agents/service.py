@@ -254,7 +254,9 @@ class AgentService:
 
     # -- workflow runs ---------------------------------------------------------------------
 
-    def _create_run(self, tenant_id: str, ref: str, run_input: Any, trace_id: str | None) -> str:
+    def create_run(self, tenant_id: str, ref: str, run_input: Any, trace_id: str | None) -> str:
+        """Record a pending run of workflow ``ref`` (started by :meth:`resume_run`, or
+        by :meth:`start_run` which creates and starts one)."""
         if len(self._tasks) >= self.settings.agents.max_running_workflows:
             raise RateLimited(
                 "too many workflow runs in progress on this node; retry shortly",
@@ -291,7 +293,7 @@ class AgentService:
     ) -> dict[str, Any]:
         """Start a run of workflow ``ref`` in the background; returns the run as created.
         Its steps stream on the tenant topic ``workflows.<run_id>``."""
-        run_id = self._create_run(tenant_id, ref, run_input, trace_id)
+        run_id = self.create_run(tenant_id, ref, run_input, trace_id)
         self.loop.run(self._launch(tenant_id, run_id))
         return self.runs.get(tenant_id, run_id)
 
@@ -299,7 +301,7 @@ class AgentService:
         self, tenant_id: str, ref: str, run_input: Any = None, timeout: float | None = None
     ) -> dict[str, Any]:
         """Run workflow ``ref`` to its end and return the recorded run."""
-        run_id = self._create_run(tenant_id, ref, run_input, None)
+        run_id = self.create_run(tenant_id, ref, run_input, None)
 
         async def run() -> dict[str, Any]:
             return await (await self._launch(tenant_id, run_id))
