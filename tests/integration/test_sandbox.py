@@ -533,6 +533,25 @@ except SandboxFull as exc:
 """
 
 
+async def test_cancelling_acall_ends_the_wasm_call(sandbox: Sandbox, wasm: bytes) -> None:
+    manifest = parse_manifest(probe_manifest("[limits]\nfuel = 2_000_000_000\nwall_ms = 30_000"))
+    ended = threading.Event()
+    codes: list[str | None] = []
+
+    def observe(_ctx: Any, _usage: Any, code: str | None) -> None:
+        codes.append(code)
+        ended.set()
+
+    plugin = sandbox.bind(sandbox.load(manifest, wasm), observer=observe)
+    task = asyncio.create_task(plugin.acall(b"x" * 1_000_000, "spin"))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await asyncio.to_thread(ended.wait, 30)
+    assert codes == ["plugin.cancelled"]
+
+
 def test_full_instance_slots_evict_idle_instances_then_refuse(tmp_path: Path) -> None:
     import subprocess
     import sys

@@ -24,17 +24,32 @@ from abi.plugins.engine import EpochTicker
 from abi.plugins.errors import PluginCallError
 from abi.plugins.host.base import CallAbort, HostContext, HostFailure
 from abi.plugins.limits import Limits
-from abi.plugins.linking import LIVE, Binding, args_view, pack_result
+from abi.plugins.linking import EPOCH_CALLBACK, LIVE, Binding, args_view, pack_result
 from abi.plugins.loader import CompiledModule
 from abi.plugins.traps import instantiation_error, trap_error
 from abi.plugins.usage import CallResult, Usage
 
 log = logging.getLogger("abi.plugins.instance")
 MASK64 = (1 << 64) - 1
+CHECK_TICKS = 5
+"""Epoch ticks between checks of a long call's deadline and cancellation."""
 KEEPS_INSTANCE = frozenset({"plugin.guest_error", "plugin.output_too_large"})
 """Call errors after which the instance is still sound (the handler returned normally)."""
 PAGE = 65536
 Sink = Callable[[bytes], None]
+
+
+class CancelToken:
+    """Set by a caller that no longer wants a call's result; the call ends at its next
+    epoch check (``plugin.cancelled``)."""
+
+    __slots__ = ("cancelled",)
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
 
 
 @dataclass(frozen=True)
@@ -84,9 +99,11 @@ class Instance:
         self._trap = ctypes.c_void_p()
         self._trap_addr = ctypes.addressof(self._trap)
         self._fuel_slot = ctypes.c_uint64()
-        self._ticks = spec.ticker.ticks_for(self.limits.wall_ms)
+        self._tick_s = spec.ticker.tick_ms / 1000
+        self._ticks = min(spec.ticker.ticks_for(self.limits.wall_ms), CHECK_TICKS)
         self._reset_call(None)
         self._store: int | None = rawcall.store_new(spec.engine_ptr, None, None)
+        rawcall.store_epoch_deadline_callback(self._store, EPOCH_CALLBACK, None, None)
         rawcall.store_limiter(self._store, self.limits.memory_bytes, self.limits.tables, 1, 4, 1)
         self.ctx: int = rawcall.store_context_of(self._store)
         rawcall.set_fuel(self.ctx, self.limits.fuel)
@@ -132,7 +149,8 @@ class Instance:
         """A guest export by name (lifecycle functions)."""
         return _Func(self._export(name))
 
-    def _reset_call(self, sink: Sink | None) -> None:
+    def _reset_call(self, sink: Sink | None, cancel: CancelToken | None = None) -> None:
+        self.cancel = cancel
         self.abort: PluginCallError | None = None
         self.host_calls = 0
         self.denied_calls = 0
@@ -234,8 +252,8 @@ class Instance:
         exhausted = size + max(PAGE, cap // 8) > cap
         raise trap_error(code, message, memory_exhausted=exhausted)
 
-    def _begin(self, sink: Sink | None) -> None:
-        self._reset_call(sink)
+    def _begin(self, sink: Sink | None, cancel: CancelToken | None = None) -> None:
+        self._reset_call(sink, cancel)
         rawcall.set_fuel(self.ctx, self.limits.fuel)
         rawcall.set_epoch_deadline(self.ctx, self._ticks)
         self._start_clock()
@@ -253,9 +271,15 @@ class Instance:
             streamed_chunks=self.streamed,
         )
 
-    def call(self, entry: str, data: bytes, sink: Sink | None = None) -> CallResult:
+    def call(
+        self,
+        entry: str,
+        data: bytes,
+        sink: Sink | None = None,
+        cancel: CancelToken | None = None,
+    ) -> CallResult:
         """Run ``entry`` on ``data``; raises PluginCallError (with usage) on any failure."""
-        self._begin(sink)
+        self._begin(sink, cancel)
         self.calls += 1
         func = self.entries.get(entry)
         if func is None:
@@ -340,6 +364,22 @@ class Instance:
         except PluginCallError:
             self.retired = True
             raise
+
+    def on_epoch(self, delta: Any) -> int:
+        """The epoch deadline passed (from the engine's ticker): end the call when its time is
+        up or it was cancelled (an error pointer), else extend the deadline (0)."""
+        now = time.monotonic()
+        if self.cancel is not None and self.cancel.cancelled:
+            self.abort = PluginCallError("the call was cancelled", code="plugin.cancelled")
+        elif now >= self.deadline:
+            self.abort = PluginCallError(
+                "the call passed its wall-time limit", code="plugin.timeout"
+            )
+        else:
+            left = -(-(self.deadline - now) // self._tick_s)
+            delta[0] = int(max(1, min(CHECK_TICKS, left)))
+            return 0
+        return int(rawcall.error_new(b"abi: call ended by the host") or 0)
 
     # -- host calls -----------------------------------------------------------------------
 

@@ -38,6 +38,8 @@ class Dispatcher(Protocol):
 
     def host_call(self, binding: Binding, args: Any) -> int: ...
 
+    def on_epoch(self, delta: Any) -> int: ...
+
 
 LIVE: weakref.WeakValueDictionary[int, Dispatcher] = weakref.WeakValueDictionary()
 """Store context address -> the instance using that store (weak: an instance nobody holds is
@@ -61,6 +63,20 @@ def _callback(binding: Binding) -> Any:
 
     return rawcall.HostCallback(callback)
 
+
+def _on_epoch(ctx: int | None, _env: int | None, delta: Any, kind: Any) -> int:
+    try:
+        kind[0] = 0  # continue (never yield: calls are synchronous)
+        instance = LIVE.get(ctx or 0)
+        if instance is None:
+            return int(rawcall.error_new(b"abi: epoch deadline of an unknown store") or 0)
+        return instance.on_epoch(delta)
+    except BaseException:  # nothing may unwind into Wasmtime's C frames
+        return int(rawcall.error_new(b"abi: epoch check failed") or 0)
+
+
+EPOCH_CALLBACK = rawcall.EpochCallback(_on_epoch)
+"""Runs for a store whose epoch deadline passed: the instance decides (time left, cancelled)."""
 
 _callbacks: dict[tuple[str, str, bool], tuple[Binding, Any]] = {}
 _linkers: dict[tuple[frozenset[str], frozenset[str]], wasmtime.Linker] = {}

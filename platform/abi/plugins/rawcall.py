@@ -56,6 +56,16 @@ instance_pre_instantiate = ctypes.CFUNCTYPE(c_void_p, c_void_p, c_void_p, c_void
 )
 """``(instance_pre*, ctx, instance_t* out, trap** out) -> error*``."""
 
+EpochCallback = ctypes.CFUNCTYPE(
+    c_size_t, c_void_p, c_void_p, ctypes.POINTER(c_uint64), ctypes.POINTER(c_uint8)
+)
+"""``(ctx, env, deadline_delta*, update_kind*) -> error*``: runs when a store's epoch
+deadline is reached; returning an error ends the Wasm call."""
+store_epoch_deadline_callback = ctypes.CFUNCTYPE(None, c_void_p, EpochCallback, c_void_p, c_void_p)(
+    ("wasmtime_store_epoch_deadline_callback", _dll)
+)
+error_new = ctypes.CFUNCTYPE(c_void_p, ctypes.c_char_p)(("wasmtime_error_new", _dll))
+
 HostCallback = ctypes.CFUNCTYPE(c_size_t, c_void_p, c_void_p, ValRawPtr, c_size_t)
 """The unchecked host-function callback: ``(env, caller*, args_and_results*, len) -> trap*``."""
 Finalizer = ctypes.CFUNCTYPE(None, c_void_p)

@@ -34,7 +34,7 @@ from abi.plugins.engine import EngineOptions, EpochTicker, engine_options, get_e
 from abi.plugins.errors import AbiMismatch, PluginCallError
 from abi.plugins.grants import GrantSpec, resolve_grants
 from abi.plugins.host.base import HostContext, HostServices
-from abi.plugins.instance import Instance, InstanceSpec, Sink
+from abi.plugins.instance import CancelToken, Instance, InstanceSpec, Sink
 from abi.plugins.limits import MIB, Limits
 from abi.plugins.linking import linker_for
 from abi.plugins.loader import CompiledModule, compile_module
@@ -117,9 +117,15 @@ class Plugin:
         return inst
 
     def call(
-        self, data: bytes, entry: str | None = None, *, sink: Sink | None = None
+        self,
+        data: bytes,
+        entry: str | None = None,
+        *,
+        sink: Sink | None = None,
+        cancel: CancelToken | None = None,
     ) -> CallResult:
-        """Run ``entry`` (default: the first entry point) on ``data``."""
+        """Run ``entry`` (default: the first entry point) on ``data``; ``cancel`` lets
+        another thread end it early (``plugin.cancelled``)."""
         name = entry or self.manifest.entry_points[0]
         if name not in self.manifest.entry_points:
             raise InvalidInput(
@@ -135,7 +141,7 @@ class Plugin:
             )
         inst = self.pool.take()
         try:
-            result = inst.call(name, data, sink)
+            result = inst.call(name, data, sink, cancel)
         except PluginCallError as exc:
             self._record(exc.usage, exc.code)
             raise
@@ -147,8 +153,14 @@ class Plugin:
     async def acall(
         self, data: bytes, entry: str | None = None, *, sink: Sink | None = None
     ) -> CallResult:
-        """:meth:`call` in a worker thread, so the event loop keeps running."""
-        return await asyncio.to_thread(self.call, data, entry, sink=sink)
+        """:meth:`call` in a worker thread, so the event loop keeps running. Cancelling the
+        awaiting task ends the Wasm call within a few epoch ticks."""
+        token = CancelToken()
+        try:
+            return await asyncio.to_thread(self.call, data, entry, sink=sink, cancel=token)
+        except asyncio.CancelledError:
+            token.cancel()
+            raise
 
     def _record(self, usage: Usage | None, code: str | None) -> None:
         with self._stats_lock:
