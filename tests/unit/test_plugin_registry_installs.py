@@ -329,3 +329,19 @@ def test_a_change_made_by_another_process_is_picked_up(
         other.plugins.install(tenant, "echo", "2.0.0")
     service.revision_check_seconds = 0.0
     assert service.invoke(tenant, "echo", None, b"a").output == b"2.0.0:a"
+
+
+def test_config_changes_apply_to_the_next_call(
+    service: PluginService, key: Ed25519PrivateKey, tenant: str
+) -> None:
+    _publish(service, key, "1.0.0", capabilities={"config": {}}, config_schema=GREETING_SCHEMA)
+    service.install(tenant, "echo", grants=["config"], config={"greeting": "one"})
+    assert service.invoke(tenant, "echo", "setting", b"").output == b'"one"'
+    changed = service.configure(tenant, "echo", config={"greeting": "two"})
+    assert changed.config == {"greeting": "two"}
+    assert changed.lifecycle["health"] == {"ok": True}
+    assert service.invoke(tenant, "echo", "setting", b"").output == b'"two"'
+    with pytest.raises(AbiError) as caught:
+        service.configure(tenant, "echo", config={"greeting": 3})
+    assert _code(caught) == "plugin.config_invalid"
+    assert service.installation(tenant, "echo").config == {"greeting": "two"}

@@ -336,7 +336,8 @@ class PluginService:
         config: Mapping[str, Any] | None = None,
         actor: str = "system",
     ) -> Installation:
-        """Enable/disable the installation and/or replace its config values."""
+        """Enable/disable the installation and/or replace its config values (fresh instances
+        get the new config in ``abi_init``; the lifecycle checks run again)."""
         current = self.installations.get(tenant_id, name)
         changes: dict[str, Any] = {}
         if config is not None:
@@ -351,7 +352,7 @@ class PluginService:
             self._audit(tenant_id, "plugin.enable" if enabled else "plugin.disable", actor, name)
         if config is not None:
             self._audit(tenant_id, "plugin.config", actor, name, keys=sorted(config))
-        return updated
+        return self._refresh_lifecycle(tenant_id, name) or updated
 
     def uninstall(
         self, tenant_id: str, name: str, *, keep_data: bool = False, actor: str = "system"
