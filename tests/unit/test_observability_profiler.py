@@ -54,7 +54,7 @@ def test_out_of_range_arguments_are_refused(seconds: float, hz: int) -> None:
 
 def test_a_second_profile_while_one_runs_is_refused() -> None:
     profiler = SamplingProfiler()
-    first = threading.Thread(target=profiler.run, args=(1.0,))
+    first = threading.Thread(target=profiler.run, args=(2.0,))
     first.start()
     deadline = time.monotonic() + 10
     while not profiler.busy and time.monotonic() < deadline:
