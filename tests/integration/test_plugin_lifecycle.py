@@ -391,3 +391,14 @@ def test_a_failing_streamed_call_ends_with_an_error_event(
     assert done["invocation_id"] == invocation
     assert done["error"]["code"] == "plugin.capability_denied"
     assert done["usage"]["denied_calls"] == 1
+
+
+def test_versions_list_every_manifest(api: httpx.Client, key: Ed25519PrivateKey) -> None:
+    _upload(api, make_bundle("echo", "1.0.0", key))
+    _upload(api, make_bundle("echo", "1.1.0", key, capabilities={"kv": {}}))
+    versions = api.get("/api/v1/plugins/echo/versions").json()["versions"]
+    assert [(v["version"], list(v["manifest"]["capabilities"])) for v in versions] == [
+        ("1.0.0", []),
+        ("1.1.0", ["kv"]),
+    ]
+    assert api.get("/api/v1/plugins/nope/versions").status_code == 404

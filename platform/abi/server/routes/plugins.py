@@ -4,7 +4,8 @@
   a multipart field ``bundle``); developers and above.
 - ``GET /api/v1/plugins``: list and search (``q``, ``capability``, ``publisher``,
   ``installed``).
-- ``GET /api/v1/plugins/{name}``: the plugin, its versions and the caller's installation.
+- ``GET /api/v1/plugins/{name}``: the plugin, its versions and the caller's installation;
+  ``GET .../versions``: every version with its manifest.
 - ``PUT /api/v1/plugins/{name}``: enable/disable the tenant's installation or replace its
   config; ``DELETE``: uninstall it from the tenant.
 - ``POST .../install`` (install, upgrade, downgrade), ``PUT .../grants``, ``POST .../reload``,
@@ -297,6 +298,32 @@ async def get_plugin(name: str) -> PluginDetail:
         )
 
     return await asyncio.to_thread(work)
+
+
+class VersionOut(BaseModel):
+    name: str
+    version: str
+    manifest: dict[str, Any]
+    bundle_digest: str
+    module_digest: str
+    bundle_bytes: int
+    publisher: str
+    dependencies: dict[str, str]
+    created_at: str
+
+
+class VersionList(BaseModel):
+    versions: list[VersionOut]
+
+
+@blueprint.get("/plugins/<name>/versions")
+@require_scope("plugins:read")
+@validate_response(VersionList)
+async def list_versions(name: str) -> VersionList:
+    """Every stored version, oldest first, with its manifest (capabilities it requests)."""
+    principal = current_principal()
+    found = await asyncio.to_thread(_service().registry.versions, name, viewer=_viewer(principal))
+    return VersionList(versions=[VersionOut(**v.to_dict()) for v in found])
 
 
 # The tenant's installation --------------------------------------------------------------------
