@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from abi.agents.llm_client import ChatClient, LlmRejected
-from abi.errors import Unavailable
+from abi.errors import AbiError, Unavailable
 from abi.plugins.signing import generate_key, public_key_id
 from abi.runtime import Platform
 from helpers.openai_server import OpenAIServer
@@ -210,3 +210,14 @@ def test_tool_calls_run_the_plugin_in_the_sandbox(
     followup = llm.requests[1].body["messages"]
     assert followup[-2]["tool_calls"][0]["function"]["name"] == "echo_tool"
     assert followup[-1]["role"] == "tool" and followup[-1]["tool_call_id"]
+
+
+def test_tool_rounds_are_bounded(platform: Platform, tenant: str, llm: OpenAIServer) -> None:
+    definition = llm_agent("looper", llm.base_url, max_tool_rounds=0)
+    definition["tools"] = [{"plugin": "echo", "name": "echo_tool"}]
+    platform.agents.registry.create(tenant, definition)
+    with pytest.raises(AbiError) as caught:
+        platform.agents.query(tenant, "looper", "call echo_tool forever")
+    assert caught.value.code == "agents.tool_rounds_exceeded"
+    agent = platform.agents.registry.get(tenant, "looper")
+    assert platform.agents.replicas.snapshot(tenant, agent.id)[0]["failures"] == 0

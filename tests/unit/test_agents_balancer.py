@@ -6,7 +6,7 @@ import pytest
 
 from abi.agents.balancer import Balancer
 from abi.agents.circuit import CircuitBreaker
-from abi.errors import Unavailable
+from abi.errors import InvalidInput, Unavailable
 
 
 class Clock:
@@ -122,3 +122,17 @@ async def test_health_check_marks_replicas() -> None:
     assert await balancer.check_health(probe) == [True, False, False]
     assert balancer.pick().target == "up"
     assert "refused" in (balancer.replicas[2].last_error or "")
+
+
+async def test_request_errors_do_not_open_the_circuit() -> None:
+    balancer = Balancer(["a"], failure_threshold=1, clock=Clock())
+    with pytest.raises(InvalidInput):
+        async with balancer.call():
+            raise InvalidInput("bad query")
+    replica = balancer.replicas[0]
+    assert replica.breaker.state == "closed"
+    assert (replica.failures, replica.outstanding) == (0, 0)
+    with pytest.raises(Unavailable):
+        async with balancer.call():
+            raise Unavailable("provider down")
+    assert replica.breaker.state == "open"

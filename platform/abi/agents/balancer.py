@@ -9,6 +9,7 @@ recorded.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from abi.agents.circuit import CircuitBreaker
-from abi.errors import Unavailable
+from abi.errors import AbiError, Unavailable
 
 T = TypeVar("T")
 
@@ -47,6 +48,15 @@ class Replica(Generic[T]):
             "failures": self.failures,
             "last_error": self.last_error,
         }
+
+
+def is_replica_failure(error: BaseException) -> bool:
+    """Whether ``error`` says something about the replica: a refusal of the request itself
+    (an AbiError other than Unavailable, e.g. bad input or a provider's 4xx) does not, and
+    neither does cancellation by the caller."""
+    if isinstance(error, asyncio.CancelledError):
+        return False
+    return not isinstance(error, AbiError) or isinstance(error, Unavailable)
 
 
 class Balancer(Generic[T]):
@@ -95,7 +105,13 @@ class Balancer(Generic[T]):
         )
 
     def release(self, replica: Replica[T], elapsed_ms: float, error: BaseException | None) -> None:
-        """Record the outcome of a call started with :meth:`pick`."""
+        """Record the outcome of a call started with :meth:`pick` (an error that is not the
+        replica's fault counts as neither a success nor a failure)."""
+        if error is not None and not is_replica_failure(error):
+            with replica.lock:
+                replica.outstanding -= 1
+            replica.breaker.release_probe()
+            return
         with replica.lock:
             replica.outstanding -= 1
             if error is None:

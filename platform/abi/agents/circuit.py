@@ -68,6 +68,12 @@ class CircuitBreaker:
                 return True
             return False
 
+    def release_probe(self) -> None:
+        """Give back a half-open probe whose call ended without a verdict."""
+        with self._lock:
+            if self._state == "half_open" and self._probes > 0:
+                self._probes -= 1
+
     def record_success(self) -> None:
         with self._lock:
             self._failures = 0

@@ -22,7 +22,7 @@ from abi.agents.llm_client import ChatClient, ToolCall
 from abi.agents.registry import Agent
 from abi.agents.spec import LlmBackend, ToolSpec
 from abi.agents.tracing import new_span_id, traceparent
-from abi.errors import AbiError, Unavailable
+from abi.errors import AbiError
 
 
 def tool_definitions(tools: list[ToolSpec]) -> list[dict[str, Any]]:
@@ -38,6 +38,13 @@ def tool_definitions(tools: list[ToolSpec]) -> list[dict[str, Any]]:
         }
         for tool in tools
     ]
+
+
+class ToolRoundsExceeded(AbiError):
+    """The model kept calling tools past the agent's ``max_tool_rounds``."""
+
+    code = "agents.tool_rounds_exceeded"
+    status = 502
 
 
 class LlmAgentBackend:
@@ -142,8 +149,7 @@ class LlmAgentBackend:
             for call in reply.tool_calls:
                 output = await self._run_tool(query, call, answer)
                 messages.append({"role": "tool", "tool_call_id": call.id, "content": output})
-        raise Unavailable(
+        raise ToolRoundsExceeded(
             f"agent {query.agent.name!r} still asked for tools after "
             f"{backend.max_tool_rounds} rounds; raise max_tool_rounds or fix its instructions",
-            code="agents.tool_rounds_exceeded",
         )
