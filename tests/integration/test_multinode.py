@@ -181,6 +181,7 @@ def test_both_nodes_report_the_redis_cluster_ready(nodes: tuple[Node, Node]) -> 
         body = httpx.get(f"{node.url}/api/v1/health").json()
         assert body["ready"] is True
         assert body["components"]["cluster"]["mode"] == "redis"
+        assert body["components"]["cluster"]["redis_connected"] is True
 
 
 def test_a_write_through_one_node_is_visible_through_the_other(

@@ -98,6 +98,7 @@ def collect(platform: Platform, tenant_id: str) -> dict[str, Any]:
     """Every subsystem's figures; one that fails reports its error instead."""
     out: dict[str, Any] = platform.observability.performance()
     out["events"] = {"published": getattr(platform.events, "published", None)}
+    out["cluster"] = platform.cluster.health()
     for name, (attribute, figures) in SECTIONS.items():
         if not hasattr(platform, attribute):
             continue
