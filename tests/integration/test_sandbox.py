@@ -490,6 +490,25 @@ def test_concurrent_calls_from_threads(bind: Callable[..., Plugin]) -> None:
     assert plugin.pool.created <= 4
 
 
+def test_concurrent_host_calls_from_threads(bind: Callable[..., Plugin]) -> None:
+    store = MemoryKeyValueStore()
+    plugin = bind(pool_size=4, services=HostServices(kv=store))
+    statuses: list[int] = []
+
+    def worker(n: int) -> None:
+        for i in range(100):
+            statuses.append(status(plugin.call(f"t{n}-{i}".encode(), "kv_put").output))
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [0] * 400
+    assert store.stats("local", "probe")[0] == 400
+    assert plugin.call(b"t3-99", "kv_fetch").output == b"t3-99"
+
+
 async def test_acall_does_not_block_the_event_loop(bind: Callable[..., Plugin]) -> None:
     plugin = bind()
     ticks = 0
