@@ -3,6 +3,7 @@ config at rest, enable/disable, dependencies, uninstall, audit, metrics and relo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 
@@ -345,3 +346,27 @@ def test_config_changes_apply_to_the_next_call(
         service.configure(tenant, "echo", config={"greeting": 3})
     assert _code(caught) == "plugin.config_invalid"
     assert service.installation(tenant, "echo").config == {"greeting": "two"}
+
+
+async def test_cancelling_ainvoke_ends_the_wasm_call(
+    service: PluginService, key: Ed25519PrivateKey, tenant: str
+) -> None:
+    _publish(service, key, "1.0.0", capabilities=KV_STREAM, limits={"host_calls": 100_000})
+    service.install(tenant, "echo", grants=["kv", "stream"])
+    started = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    call = asyncio.create_task(
+        service.ainvoke(
+            tenant, "echo", "wait", b"", lambda _chunk: loop.call_soon_threadsafe(started.set)
+        )
+    )
+    await asyncio.wait_for(started.wait(), 10)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    labels = {"tenant": tenant, "plugin": "echo", "outcome": "plugin.cancelled"}
+    for _ in range(200):
+        if REGISTRY.get_sample_value("abi_plugin_calls_total", labels):
+            break
+        await asyncio.sleep(0.05)
+    assert REGISTRY.get_sample_value("abi_plugin_calls_total", labels) == 1

@@ -32,6 +32,7 @@ from abi.plugins.errors import PluginCallError
 from abi.plugins.host.base import (
     AgentService,
     EmbedService,
+    HostContext,
     HostServices,
     NeuralService,
     VectorService,
@@ -57,7 +58,7 @@ from abi.plugins.registry import (
 )
 from abi.plugins.sandbox import LoadedPlugin, Plugin, Sandbox
 from abi.plugins.tables import MIGRATIONS
-from abi.plugins.usage import CallResult
+from abi.plugins.usage import CallResult, Usage
 from abi.plugins.versions import parse_range
 
 if TYPE_CHECKING:
@@ -396,16 +397,18 @@ class PluginService:
         stream_sink: Sink | None = None,
     ) -> CallResult:
         """Call ``entry`` of the tenant's installation of ``name`` on ``data``."""
+        return self._callable(tenant_id, name).call(data, entry, sink=stream_sink)
+
+    def _callable(self, tenant_id: str, name: str) -> Plugin:
         active = self._ensure(tenant_id, name)
         if active.plugin is None:
             raise self._disabled(name)
-        try:
-            result = active.plugin.call(data, entry, sink=stream_sink)
-        except PluginCallError as exc:
-            callmetrics.record(tenant_id, name, exc.usage, exc.code)
-            raise
-        callmetrics.record(tenant_id, name, result.usage, "ok")
-        return result
+        return active.plugin
+
+    @staticmethod
+    def _observe(context: HostContext, usage: Usage | None, code: str | None) -> None:
+        """Every call's usage, exported per tenant and plugin (the sandbox's call hook)."""
+        callmetrics.record(context.tenant_id, context.plugin, usage, code or "ok")
 
     async def ainvoke(
         self,
@@ -415,8 +418,10 @@ class PluginService:
         data: bytes,
         stream_sink: Sink | None = None,
     ) -> CallResult:
-        """:meth:`invoke` in a worker thread (the event loop keeps running)."""
-        return await asyncio.to_thread(self.invoke, tenant_id, name, entry, data, stream_sink)
+        """:meth:`invoke` off the event loop; cancelling the awaiting task ends the Wasm call
+        (``plugin.cancelled``)."""
+        plugin = await asyncio.to_thread(self._callable, tenant_id, name)
+        return await plugin.acall(data, entry, sink=stream_sink)
 
     def ensure_callable(self, tenant_id: str, name: str) -> None:
         """Raise now what a call would fail with before running (not installed, disabled)."""
@@ -541,6 +546,7 @@ class PluginService:
             config=installation.config,
             services=self._services(),
             pool_size=self.settings.pool_size,
+            observer=self._observe,
         )
         return _Active(installation.revision, version, installation, plugin)
 
