@@ -119,3 +119,11 @@ def test_env_switch_selects_numpy(tmp_path: Path) -> None:
     settings = load_settings(environ={"ABI_COMPUTE": "numpy"}, overrides={"data_dir": tmp_path})
     component = ComputeComponent(settings)
     assert component.compute.describe()["active"] == "numpy"
+
+
+@needs_opencl
+def test_unwritable_cache_is_not_fatal(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache folder should be")
+    compute = Compute("opencl", blocker)
+    np.testing.assert_array_equal(compute.relu(np.array([-1.0, 1.0], np.float32)), [0.0, 1.0])

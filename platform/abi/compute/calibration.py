@@ -23,7 +23,7 @@ import numpy as np
 
 from abi.compute import reference as ref
 from abi.compute.device import OpenCLDevice
-from abi.compute.programs import KERNEL_DIR, _write_atomic
+from abi.compute.programs import KERNEL_DIR, write_cache_file
 
 log = logging.getLogger("abi.compute")
 
@@ -254,7 +254,7 @@ class Calibration:
             self.ops[op] = found
             if self.path is not None:
                 payload = {"stamp": self.stamp, "ops": self.ops}
-                _write_atomic(self.path, json.dumps(payload, indent=1).encode())
+                write_cache_file(self.path, json.dumps(payload, indent=1).encode())
         return found
 
     def threshold(self, op: str) -> float:

@@ -128,17 +128,23 @@ class ProgramCache:
             ) from exc
         self.stats["built"] += 1
         if path is not None:
-            _write_atomic(path, program.get_info(cl.program_info.BINARIES)[0])
+            write_cache_file(path, program.get_info(cl.program_info.BINARIES)[0])
         return program
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+def write_cache_file(path: Path, data: bytes) -> None:
+    """Write ``path`` atomically; a cache that cannot be written (read-only home, full disk)
+    is logged and skipped, never fatal."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    except OSError as exc:
+        log.warning("compute cache %s not writable (%s); continuing without it", path, exc)
+        return
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
-    except BaseException:
+    except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise
+        log.warning("compute cache %s not writable (%s); continuing without it", path, exc)
