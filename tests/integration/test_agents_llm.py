@@ -221,3 +221,20 @@ def test_tool_rounds_are_bounded(platform: Platform, tenant: str, llm: OpenAISer
     assert caught.value.code == "agents.tool_rounds_exceeded"
     agent = platform.agents.registry.get(tenant, "looper")
     assert platform.agents.replicas.snapshot(tenant, agent.id)[0]["failures"] == 0
+
+
+def test_health_checks_take_a_dead_replica_out(
+    platform: Platform, tenant: str, llm: OpenAIServer
+) -> None:
+    dead = "http://127.0.0.1:9/v1"
+    platform.agents.registry.create(tenant, llm_agent("pair", dead, llm.base_url))
+    service = platform.agents
+    agent = service.registry.get(tenant, "pair")
+    service.replicas.for_agent(agent)
+    assert service.http is not None
+    probed = service.loop.run(service.replicas.check_health(service.http))
+    assert probed == 2
+    state = {r["target"]: r for r in service.replicas.snapshot(tenant, agent.id)}
+    assert state[dead]["healthy"] is False and state[llm.base_url]["healthy"] is True
+    served = {service.query(tenant, "pair", f"q{i}")["replica"] for i in range(4)}
+    assert served == {llm.base_url}
