@@ -12,6 +12,7 @@ import pytest
 
 from abi.compute import Compute
 from abi.compute import reference as ref
+from abi.compute.device import Tuning
 from abi.compute.devices import discover
 
 if not discover():
@@ -127,11 +128,12 @@ def test_gpu_tiled_gemm_variant_is_correct(compute: Compute, m: int, n: int, k: 
     dev = dispatcher.devices[0]
     rng = np.random.default_rng(m + n + k)
     a, b = _rand(rng, m, k), _rand(rng, k, n)
-    previous, dev.gemm_variant = dev.gemm_variant, "tiled"
+    previous = dev.tuning
+    dev.tuning = Tuning(distance_block=previous.distance_block, gemm_variant="tiled")
     try:
         got = dev.gemm(a, b, alpha=1.0, beta=0.0, c=None, trans_b=False)
     finally:
-        dev.gemm_variant = previous
+        dev.tuning = previous
     np.testing.assert_allclose(got, a @ b, rtol=1e-4, atol=1e-4)
 
 
@@ -215,3 +217,20 @@ def test_compiled_programs_are_reused_from_the_disk_cache(tmp_path: Path) -> Non
     second = Compute("opencl", tmp_path)
     np.testing.assert_array_equal(second.relu(np.array([-1.0, 2.0], np.float32)), [0.0, 2.0])
     assert second.describe()["devices"][0]["programs"] == {"built": 0, "loaded": 1}
+
+
+@pytest.mark.parametrize(("nq", "nx", "d"), SHAPES)
+def test_gpu_distance_blocks_are_correct(compute: Compute, nq: int, nx: int, d: int) -> None:
+    dispatcher = compute.dispatcher
+    assert dispatcher is not None
+    dev = dispatcher.devices[0]
+    rng = np.random.default_rng(nq + nx + d)
+    q, x = _rand(rng, nq, d), _rand(rng, nx, d)
+    previous, dev.tuning = dev.tuning, Tuning(distance_block=(4, 2, 2), gemm_variant="tiled")
+    try:
+        got = dev.distances(q, x, "cosine")
+        _, idx = dev.knn(q, x, 3, "l2")
+    finally:
+        dev.tuning = previous
+    np.testing.assert_allclose(got, ref.distances(q, x, "cosine"), rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(idx, ref.topk(ref.distances(q, x, "l2"), 3, False)[1])

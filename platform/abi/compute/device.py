@@ -55,7 +55,6 @@ class OpenCLDevice:
         self.queue = cl.CommandQueue(self.context)
         self.programs = ProgramCache(self.context, device, info, cache_dir)
         self.tuning = Tuning.for_device(info)
-        self.gemm_variant = self.tuning.gemm_variant
         self._scratch: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._dummy = cl.Buffer(self.context, cl.mem_flags.READ_ONLY, 16)
@@ -341,7 +340,7 @@ class OpenCLDevice:
                 np.float32(alpha),
                 np.float32(beta if use_c else 0.0),
             )
-            if self.gemm_variant == "tiled":
+            if self.tuning.gemm_variant == "tiled":
                 gsize = (math.ceil(n / 16) * 16, math.ceil(m / 16) * 16)
                 program.gemm_tiled(self.queue, gsize, (16, 16), *args)
             else:
