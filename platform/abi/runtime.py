@@ -89,6 +89,7 @@ class Platform:
         self.compute_component = ComputeComponent(self.settings)
         self.compute = self.compute_component.compute
         self.embedder = self.compute_component.embedder
+        self.neural = self.compute_component.models(data / "models")
         self.register(self.compute_component)
 
         from abi.vectors import VectorStore

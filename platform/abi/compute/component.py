@@ -42,6 +42,12 @@ class ComputeComponent:
 
         return create_embedder(self.settings.compute, self.compute)
 
+    def models(self, root: Path) -> Any:
+        """The per-tenant neural model registry stored under ``root``."""
+        from abi.neural.models import ModelRegistry
+
+        return ModelRegistry(root, self.compute)
+
     def start(self) -> None:
         return None
 
