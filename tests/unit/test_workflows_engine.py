@@ -25,13 +25,15 @@ TENANT = "t_engine"
 
 
 class Script:
-    """Leaf steps: plugin ``echo`` returns its input; ``fail:<n>`` fails n times first;
-    ``slow`` sleeps; agents answer ``"<agent>: <query>"``."""
+    """Leaf steps: plugin ``echo`` returns its input; ``flaky`` fails as many times as
+    ``failures[step id]`` says first; ``slow`` sleeps; ``flaky-after-slow`` fails once
+    ``slow`` runs; ``gate`` waits for ``gate``; agents answer ``"<agent>: <query>"``."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
         self.failures: dict[str, int] = {}
         self.gate: asyncio.Event | None = None
+        self.slow_started = asyncio.Event()
 
     async def run_agent(
         self, tenant_id: str, step: AgentStep, query: str, step_input: Any, trace: Trace
@@ -45,12 +47,16 @@ class Script:
         self, tenant_id: str, step: PluginStep, step_input: Any, trace: Trace
     ) -> StepResult:
         self.calls.append(step.id)
+        if step.plugin == "flaky-after-slow":
+            await self.slow_started.wait()
+            raise Unavailable("failed while a sibling runs")
         if step.plugin == "flaky":
             left = self.failures.get(step.id, 0)
             if left:
                 self.failures[step.id] = left - 1
                 raise Unavailable("flaky plugin failed")
         if step.plugin == "slow":
+            self.slow_started.set()
             await asyncio.sleep(30)
         if step.plugin == "gate" and self.gate is not None:
             await self.gate.wait()

@@ -203,16 +203,26 @@ class WorkflowEngine:
             return await self._failed(
                 run, step, exc, trace=trace, record=None, attempts=0, started=time.perf_counter()
             )
-        record = await asyncio.to_thread(
-            self.runs.step_started,
-            run.tenant_id,
-            run.run_id,
-            step.id,
-            kind=step.kind,
-            step_input=described,
-            trace_id=trace.trace_id,
-            span_id=trace.span_id,
+        recording = asyncio.ensure_future(
+            asyncio.to_thread(
+                self.runs.step_started,
+                run.tenant_id,
+                run.run_id,
+                step.id,
+                kind=step.kind,
+                step_input=described,
+                trace_id=trace.trace_id,
+                span_id=trace.span_id,
+            )
         )
+        try:
+            record = await asyncio.shield(recording)
+        except asyncio.CancelledError:  # the row is being written: mark it cancelled
+            record = await recording
+            await asyncio.to_thread(
+                self.runs.step_finished, run.tenant_id, record, status="cancelled", attempts=0
+            )
+            raise
         self._publish(
             run,
             "step.started",
