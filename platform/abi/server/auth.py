@@ -12,7 +12,7 @@ import functools
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
-from quart import g
+from quart import g, request
 from quart_schema import security_scheme
 from werkzeug.datastructures import Headers
 
@@ -59,8 +59,6 @@ def require_scope(
     def decorate(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         @functools.wraps(func)
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            from quart import request
-
             principal = await authenticate(request.headers)
             check_scopes(principal, scopes)
             current_platform().security.limiter.check(
