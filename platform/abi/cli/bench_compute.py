@@ -27,7 +27,7 @@ from abi.cli.common import emit_json, handle_errors
     "--cache-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Kernel cache folder (default: none, build in memory).",
+    help="Kernel and calibration cache (default: ~/.cache/abi/compute).",
 )
 @handle_errors
 def compute(

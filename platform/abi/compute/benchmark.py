@@ -16,6 +16,7 @@ import numpy as np
 
 from abi.compute import reference as ref
 from abi.compute.api import Compute
+from abi.compute.component import default_cache_dir
 from abi.compute.device import OpenCLDevice
 
 
@@ -154,6 +155,7 @@ def run_benchmark(
     cache_dir: Path | None = None,
 ) -> dict[str, Any]:
     """All figures of ``abi bench compute`` for the first OpenCL device (GPU before CPU)."""
+    cache_dir = cache_dir or default_cache_dir()
     compute = Compute("opencl", cache_dir)
     dispatcher = compute.dispatcher
     assert dispatcher is not None  # "opencl" raises Unavailable instead of returning None
@@ -168,6 +170,10 @@ def run_benchmark(
     )
     if embed_sentences > 0:
         figures.update(
-            embedding_figures(Compute("auto", cache_dir), sentences=embed_sentences, rounds=rounds)
+            embedding_figures(
+                Compute("auto", cache_dir),
+                sentences=embed_sentences,
+                rounds=rounds,
+            )
         )
     return figures

@@ -76,7 +76,11 @@ class MiniLMEmbedder:
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
-        self.compute = compute or Compute("auto")
+        if compute is None:
+            from abi.compute.component import default_cache_dir
+
+            compute = Compute("auto", default_cache_dir())
+        self.compute = compute
         self.batch_size = batch_size
         self.model_dir = model_dir
         config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
