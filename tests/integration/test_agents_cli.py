@@ -71,3 +71,16 @@ def test_workflow_run_prints_steps_and_output(tmp_path: Path) -> None:
     lines = result.output.splitlines()
     assert lines[0].startswith("ask") and "completed" in lines[0]
     assert lines[-1] == '"mail"'
+
+
+def test_agent_commands_against_a_server(live_server: Any, tenant_factory: Any) -> None:
+    acme = tenant_factory("acme")
+    remote = ["--server", live_server.url, "--token", acme.token()]
+    runner = CliRunner()
+    definition = json.dumps({**AGENT, "memory": None, "backend": {"kind": "retrieval"}})
+    created = runner.invoke(cli, ["agent", "create", "-", *remote], input=definition, env={})
+    assert created.exit_code == 0, created.output
+    listed = runner.invoke(cli, ["agent", "list", *remote], env={})
+    assert listed.output.startswith("notes  v1  retrieval")
+    missing = runner.invoke(cli, ["agent", "show", "nobody", *remote], env={})
+    assert missing.exit_code == 1 and "agents.not_found" in missing.output
