@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -69,3 +70,18 @@ def test_bench_compute_json_has_the_contract_keys() -> None:
         assert key in figures
     assert figures["knn_shape"] == "9x300x20 k=10 l2"
     assert figures["knn_opencl_s"] > 0 and figures["gemm_gflops_numpy"] > 0
+
+
+def test_embed_prints_unit_vectors_as_json(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["embed", "--data-dir", str(tmp_path), "first text", "second"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert body["model"] == "hashing-384" and body["dim"] == 384
+    norms = [sum(v * v for v in row) ** 0.5 for row in body["vectors"]]
+    assert len(norms) == 2 and all(abs(n - 1.0) < 1e-4 for n in norms)
+
+
+def test_embed_without_texts_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["embed", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "at least one text" in result.output

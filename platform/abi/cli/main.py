@@ -25,6 +25,7 @@ from abi.cli.bench_vectors import vectors as bench_vectors  # noqa: E402
 from abi.cli.client import client  # noqa: E402
 from abi.cli.db import db  # noqa: E402
 from abi.cli.devices import devices  # noqa: E402
+from abi.cli.embed import embed  # noqa: E402
 from abi.cli.plugin import plugin  # noqa: E402
 from abi.cli.plugin_author import build as plugin_build  # noqa: E402
 from abi.cli.plugin_author import new as plugin_new  # noqa: E402
@@ -50,6 +51,7 @@ plugin.add_command(plugin_test)
 cli.add_command(token)
 cli.add_command(db)
 cli.add_command(devices)
+cli.add_command(embed)
 cli.add_command(agent)
 cli.add_command(workflow)
 
