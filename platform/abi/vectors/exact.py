@@ -26,19 +26,19 @@ def similarities(
 
 def top_k(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """(columns, values) of the k largest per row, best first."""
-    n = sims.shape[1]
+    nq, n = sims.shape
     k = min(k, n)
     if k == 0:
-        empty = np.empty((sims.shape[0], 0))
+        empty = np.empty((nq, 0))
         return empty.astype(np.int64), empty.astype(np.float32)
-    part = (
-        np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        if k < n
-        else np.tile(np.arange(n), (len(sims), 1))
-    )
-    vals = np.take_along_axis(sims, part, axis=1)
+    rows = np.arange(nq)[:, None]
+    if k < n:
+        part = np.argpartition(sims, n - k, axis=1)[:, n - k :]
+    else:
+        part = np.broadcast_to(np.arange(n), (nq, n))
+    vals = sims[rows, part]
     order = np.argsort(-vals, axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1), np.take_along_axis(vals, order, axis=1)
+    return part[rows, order], vals[rows, order]
 
 
 def search(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from abi.errors import AbiError
 from abi.vectors import exact
 from abi.vectors.arrays import VectorArray
 from abi.vectors.indexes import FlatIndex
+from abi.vectors.parallel import run_chunked
 
 log = logging.getLogger("abi.vectors")
 MIN_TRAIN = 2048
@@ -186,21 +188,25 @@ class IvfIndex:
         cand_v = np.full((len(queries), nprobe, k), -np.inf, dtype=np.float32)
         flat = probes.reshape(-1)
         order = np.argsort(flat, kind="stable")
-        bounds = np.flatnonzero(np.diff(flat[order])) + 1
-        for group in np.split(order, bounds):
-            lst = self.lists[int(flat[group[0]])]
-            if lst.n == 0:
-                continue
-            qi, pi = group // nprobe, group % nprobe
-            sims = exact.similarities(
-                queries[qi], lst.vecs[: lst.n], lst.sqnorms[: lst.n], self.metric
-            )
-            if lst.dead:
-                sims[:, lst.slots[: lst.n] < 0] = -np.inf
-            cols, vals = exact.top_k(sims, k)
-            width = cols.shape[1]
-            cand_s[qi, pi, :width] = lst.slots[cols]
-            cand_v[qi, pi, :width] = vals
+        groups = np.split(order, np.flatnonzero(np.diff(flat[order])) + 1)
+
+        def scan(chunk: Sequence[np.ndarray]) -> None:
+            for group in chunk:
+                lst = self.lists[int(flat[group[0]])]
+                if lst.n == 0:
+                    continue
+                qi, pi = group // nprobe, group % nprobe
+                sims = exact.similarities(
+                    queries[qi], lst.vecs[: lst.n], lst.sqnorms[: lst.n], self.metric
+                )
+                if lst.dead:
+                    sims[:, lst.slots[: lst.n] < 0] = -np.inf
+                cols, vals = exact.top_k(sims, k)
+                width = cols.shape[1]
+                cand_s[qi, pi, :width] = lst.slots[cols]
+                cand_v[qi, pi, :width] = vals
+
+        run_chunked(groups, scan)
         cols, vals = exact.top_k(cand_v.reshape(len(queries), -1), k)
         slots = np.take_along_axis(cand_s.reshape(len(queries), -1), cols, axis=1)
         return np.where(np.isfinite(vals), slots, -1), vals
