@@ -464,4 +464,7 @@ class Instance:
             rawcall.store_delete(store)
 
     def __del__(self) -> None:
-        self.close()
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: the store goes with the process
+            return
