@@ -36,11 +36,12 @@ def kmeans(data: np.ndarray, k: int, compute: Any, seed: int = 0) -> np.ndarray:
     centroids = data[rng.choice(len(data), k, replace=False)].copy()
     for _ in range(KMEANS_ITERS):
         assign = nearest(data, centroids)
-        sums = np.zeros_like(centroids)
-        np.add.at(sums, assign, data)
+        order = np.argsort(assign, kind="stable")
         counts = np.bincount(assign, minlength=k)
         filled = counts > 0
-        centroids[filled] = sums[filled] / counts[filled, None]
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[filled]
+        sums = np.add.reduceat(data[order], starts, axis=0)
+        centroids[filled] = sums / counts[filled, None]
     return centroids.astype(np.float32)
 
 
