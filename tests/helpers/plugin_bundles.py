@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from abi.plugins.bundle import Bundle
 from abi.plugins.manifest import parse_manifest
+from abi.plugins.registry import PluginRegistry
+from abi.plugins.signing import generate_key, public_key_id
 
 
 def _imports(capabilities: set[str]) -> str:
@@ -158,19 +160,27 @@ def manifest_text(
         f"description = {json.dumps(description)}",
         f"entry_points = {json.dumps(entries)}",
     ]
-    if caps:
-        lines.append("[capabilities]")
-        lines += [f"{json.dumps(cap)} = {_toml_value(params)}" for cap, params in caps.items()]
-    if limits:
-        lines.append("[limits]")
-        lines += [f"{key} = {value}" for key, value in limits.items()]
-    if config_schema:
-        lines.append("[config_schema]")
-        lines += [f"{key} = {_toml_value(value)}" for key, value in config_schema.items()]
-    if dependencies:
-        lines.append("[dependencies]")
-        lines += [f'{dep} = "{spec}"' for dep, spec in dependencies.items()]
+    tables: tuple[tuple[str, Mapping[str, Any] | None], ...] = (
+        ("capabilities", caps),
+        ("limits", limits),
+        ("config_schema", config_schema),
+        ("dependencies", dependencies),
+    )
+    for table, values in tables:
+        if values:
+            lines.append(f"[{table}]")
+            lines += [f"{json.dumps(key)} = {_toml_value(value)}" for key, value in values.items()]
     return "\n".join(lines) + "\n"
+
+
+def register_key(
+    registry: PluginRegistry, tenant_id: str | None = None, name: str = "tests"
+) -> Ed25519PrivateKey:
+    """A new signing key registered as a publisher: platform-wide (its plugins are public) or,
+    with ``tenant_id``, for that tenant only (private plugins)."""
+    signing = generate_key()
+    registry.add_publisher(public_key_id(signing), name, tenant_id=tenant_id)
+    return signing
 
 
 def make_bundle(

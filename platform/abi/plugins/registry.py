@@ -261,10 +261,15 @@ class PluginRegistry:
 
     # Publishing -----------------------------------------------------------------------
 
+    @property
+    def max_bundle_bytes(self) -> int:
+        """The largest bundle :meth:`publish` accepts: the module limit plus the overhead."""
+        return self.settings.max_module_bytes + BUNDLE_OVERHEAD_BYTES
+
     def parse(self, data: bytes) -> Bundle:
         """A bundle from uploaded bytes, size-checked and signature-checked (integrity)."""
         limit = self.settings.max_module_bytes
-        if len(data) > limit + BUNDLE_OVERHEAD_BYTES:
+        if len(data) > self.max_bundle_bytes:
             raise ModuleTooLarge(
                 f"the bundle is {len(data)} bytes; modules may be at most {limit} bytes "
                 "(plugins.max_module_bytes)"

@@ -24,13 +24,15 @@ import asyncio
 import base64
 import binascii
 import json
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 from quart import Blueprint, request
 from quart_schema import validate_querystring, validate_request, validate_response
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from abi.errors import Forbidden, InvalidInput
+from abi.errors import Forbidden, InvalidInput, PayloadTooLarge
 from abi.plugins.errors import PluginCallError
 from abi.plugins.installations import Installation
 from abi.plugins.registry import EVERYTHING, PluginInfo
@@ -44,6 +46,7 @@ blueprint = Blueprint("plugins", __name__, url_prefix="/api/v1")
 PUBLISHER_ROLES = frozenset({Role.DEVELOPER, Role.TENANT_ADMIN, Role.PLATFORM_ADMIN})
 ADMIN_ROLES = frozenset({Role.TENANT_ADMIN, Role.PLATFORM_ADMIN})
 _background: set[asyncio.Task[Any]] = set()
+T = TypeVar("T")
 
 
 def _service() -> PluginService:
@@ -61,8 +64,20 @@ def _viewer(principal: Principal) -> str | None:
     return EVERYTHING if principal.is_platform_admin else principal.tenant_id
 
 
-def _actor(principal: Principal) -> str:
-    return principal.client_id
+def _caller(roles: frozenset[Role], what: str) -> Principal:
+    """The current principal, refused unless it has one of ``roles`` (``what`` it is doing)."""
+    principal = current_principal()
+    _require_role(principal, roles, what)
+    return principal
+
+
+async def _for_tenant(
+    principal: Principal, action: Callable[..., T], *args: Any, **kwargs: Any
+) -> T:
+    """``action(principal's tenant, *args, actor=principal, **kwargs)`` off the event loop."""
+    return await asyncio.to_thread(
+        action, principal.tenant_id, *args, actor=principal.client_id, **kwargs
+    )
 
 
 # Models ---------------------------------------------------------------------------------------
@@ -204,18 +219,39 @@ def _summary(info: PluginInfo, installed: str | None = None) -> dict[str, Any]:
 # Marketplace --------------------------------------------------------------------------------
 
 
+def _upload_too_large() -> PayloadTooLarge:
+    """The 413 for a bundle over the server's body limit, which Quart applies to every route
+    (it has no per-route limit): says which setting to raise when bundles may be larger."""
+    body_limit = current_platform().settings.server.max_body_bytes
+    bundle_limit = _service().registry.max_bundle_bytes
+    message = (
+        f"the upload is larger than this server's request-body limit of {body_limit} bytes "
+        "(server.max_body_bytes)"
+    )
+    if body_limit < bundle_limit:
+        message += (
+            f"; bundles may be up to {bundle_limit} bytes (plugins.max_module_bytes plus the "
+            "manifest and signature): raise server.max_body_bytes to that, or publish on the "
+            "server's data with `abi plugin publish BUNDLE --data-dir DIR`"
+        )
+    return PayloadTooLarge(message, max_body_bytes=body_limit, max_bundle_bytes=bundle_limit)
+
+
 async def _upload_bytes() -> bytes:
     content_type = request.mimetype
-    if content_type == "multipart/form-data":
-        files = await request.files
-        upload = files.get("bundle")
-        if upload is None:
-            raise InvalidInput("multipart uploads carry the bundle in the field 'bundle'")
-        data: bytes = upload.read()
-        return data
-    if content_type in ("application/octet-stream", "application/zip"):
-        body = await request.get_data(cache=False, as_text=False)
-        return body if isinstance(body, bytes) else body.encode()
+    try:
+        if content_type == "multipart/form-data":
+            files = await request.files
+            upload = files.get("bundle")
+            if upload is None:
+                raise InvalidInput("multipart uploads carry the bundle in the field 'bundle'")
+            data: bytes = upload.read()
+            return data
+        if content_type in ("application/octet-stream", "application/zip"):
+            body = await request.get_data(cache=False, as_text=False)
+            return body if isinstance(body, bytes) else body.encode()
+    except RequestEntityTooLarge as exc:
+        raise _upload_too_large() from exc
     raise InvalidInput(
         "upload the bundle as application/octet-stream or multipart/form-data (field 'bundle')",
         code="plugin.bad_upload",
@@ -228,11 +264,10 @@ async def _upload_bytes() -> bytes:
 @validate_response(PublishedOut, 200)
 async def publish() -> tuple[PublishedOut, int]:
     """Upload a signed bundle; refused uploads store nothing."""
-    principal = current_principal()
-    _require_role(principal, PUBLISHER_ROLES, "publishing a plugin")
+    principal = _caller(PUBLISHER_ROLES, "publishing a plugin")
     data = await _upload_bytes()
     published = await asyncio.to_thread(
-        _service().publish, data, uploader=principal.tenant_id, actor=_actor(principal)
+        _service().publish, data, uploader=principal.tenant_id, actor=principal.client_id
     )
     v = published.version
     out = PublishedOut(
@@ -336,20 +371,18 @@ async def list_versions(name: str) -> VersionList:
 @validate_response(InstallationOut, 201)
 async def install(name: str, data: InstallRequest) -> tuple[InstallationOut, int]:
     """Install, upgrade or downgrade the plugin for the caller's tenant."""
-    principal = current_principal()
-    _require_role(principal, ADMIN_ROLES, "installing a plugin")
+    principal = _caller(ADMIN_ROLES, "installing a plugin")
     service = _service()
     existed = await asyncio.to_thread(service.installations.find, principal.tenant_id, name)
-    installation = await asyncio.to_thread(
+    installation = await _for_tenant(
+        principal,
         service.install,
-        principal.tenant_id,
         name,
         data.version,
         grants=data.grants,
         config=data.config,
         enabled=data.enabled,
         with_dependencies=data.with_dependencies,
-        actor=_actor(principal),
     )
     return InstallationOut.of(installation), 200 if existed else 201
 
@@ -360,11 +393,8 @@ async def install(name: str, data: InstallRequest) -> tuple[InstallationOut, int
 @validate_response(InstallationOut)
 async def set_grants(name: str, data: GrantsRequest) -> InstallationOut:
     """Replace the grants of the installed version."""
-    principal = current_principal()
-    _require_role(principal, ADMIN_ROLES, "granting capabilities")
-    installation = await asyncio.to_thread(
-        _service().set_grants, principal.tenant_id, name, data.grants, actor=_actor(principal)
-    )
+    principal = _caller(ADMIN_ROLES, "granting capabilities")
+    installation = await _for_tenant(principal, _service().set_grants, name, data.grants)
     return InstallationOut.of(installation)
 
 
@@ -374,15 +404,9 @@ async def set_grants(name: str, data: GrantsRequest) -> InstallationOut:
 @validate_response(InstallationOut)
 async def update_installation(name: str, data: PluginUpdate) -> InstallationOut:
     """Enable/disable the tenant's installation or replace its config."""
-    principal = current_principal()
-    _require_role(principal, ADMIN_ROLES, "changing a plugin installation")
-    installation = await asyncio.to_thread(
-        _service().configure,
-        principal.tenant_id,
-        name,
-        enabled=data.enabled,
-        config=data.config,
-        actor=_actor(principal),
+    principal = _caller(ADMIN_ROLES, "changing a plugin installation")
+    installation = await _for_tenant(
+        principal, _service().configure, name, enabled=data.enabled, config=data.config
     )
     return InstallationOut.of(installation)
 
@@ -392,15 +416,8 @@ async def update_installation(name: str, data: PluginUpdate) -> InstallationOut:
 @validate_querystring(UninstallQuery)
 async def uninstall(name: str, query_args: UninstallQuery) -> tuple[str, int]:
     """Uninstall the plugin from the caller's tenant (its kv data too unless kept)."""
-    principal = current_principal()
-    _require_role(principal, ADMIN_ROLES, "uninstalling a plugin")
-    await asyncio.to_thread(
-        _service().uninstall,
-        principal.tenant_id,
-        name,
-        keep_data=query_args.keep_data,
-        actor=_actor(principal),
-    )
+    principal = _caller(ADMIN_ROLES, "uninstalling a plugin")
+    await _for_tenant(principal, _service().uninstall, name, keep_data=query_args.keep_data)
     return "", 204
 
 
@@ -410,10 +427,7 @@ async def uninstall(name: str, query_args: UninstallQuery) -> tuple[str, int]:
 async def reload(name: str) -> InstallationOut:
     """Swap in fresh instances (calls in flight finish on the old ones); returns the new
     init/health/metrics results."""
-    principal = current_principal()
-    installation = await asyncio.to_thread(
-        _service().reload, principal.tenant_id, name, actor=_actor(principal)
-    )
+    installation = await _for_tenant(current_principal(), _service().reload, name)
     return InstallationOut.of(installation)
 
 
@@ -522,17 +536,15 @@ async def list_publishers() -> PublisherList:
 async def add_publisher(data: PublisherIn) -> tuple[PublisherOut, int]:
     """Register a publisher key for the tenant (plugins it signs are private to the tenant)
     or, for platform admins with ``platform_wide``, for everyone (public plugins)."""
-    principal = current_principal()
-    _require_role(principal, ADMIN_ROLES, "registering a publisher key")
+    principal = _caller(ADMIN_ROLES, "registering a publisher key")
     if data.platform_wide and not principal.is_platform_admin:
         raise Forbidden("only platform admins register platform-wide publisher keys")
-    publisher = await asyncio.to_thread(
+    publisher = await _for_tenant(
+        principal,
         _service().add_publisher,
-        principal.tenant_id,
         data.public_key,
         data.name,
         platform_wide=data.platform_wide,
-        actor=_actor(principal),
     )
     return PublisherOut(**publisher.to_dict()), 201
 
@@ -541,13 +553,11 @@ async def add_publisher(data: PublisherIn) -> tuple[PublisherOut, int]:
 @require_scope("plugins:write")
 async def remove_publisher(publisher_id: int) -> tuple[str, int]:
     """Remove one of the tenant's publisher keys (platform admins: also platform-wide ones)."""
-    principal = current_principal()
-    _require_role(principal, ADMIN_ROLES, "removing a publisher key")
-    await asyncio.to_thread(
+    principal = _caller(ADMIN_ROLES, "removing a publisher key")
+    await _for_tenant(
+        principal,
         _service().remove_publisher,
-        principal.tenant_id,
         publisher_id,
         platform_wide=principal.is_platform_admin,
-        actor=_actor(principal),
     )
     return "", 204
