@@ -7,6 +7,21 @@
 #define MAXK 128
 #endif
 
+// Insert `key` (with column `col`) into the sorted list; returns the new worst key.
+inline float insert(float* best, int* besti, int* count, const int k, const float key,
+                    const int col) {
+    int pos = *count < k ? *count : k - 1;
+    while (pos > 0 && best[pos - 1] > key) {
+        best[pos] = best[pos - 1];
+        besti[pos] = besti[pos - 1];
+        --pos;
+    }
+    best[pos] = key;
+    besti[pos] = col;
+    if (*count < k) ++*count;
+    return *count == k ? best[k - 1] : INFINITY;
+}
+
 __kernel void row_topk(__global const float* s, const int rows, const int n, const int lds,
                        const int k, const float sign, const int seg_len,
                        __global float* out_val, __global int* out_idx, const int ldo,
@@ -21,19 +36,22 @@ __kernel void row_topk(__global const float* s, const int rows, const int n, con
     int count = 0;
     float worst = INFINITY;
     const __global float* row = s + (size_t)r * lds;
-    for (int j = start; j < stop; ++j) {
-        const float key = sign * row[j];
-        if (count == k && !(key < worst)) continue;
-        int pos = count < k ? count : k - 1;
-        while (pos > 0 && best[pos - 1] > key) {
-            best[pos] = best[pos - 1];
-            besti[pos] = besti[pos - 1];
-            --pos;
+    int j = start;
+    // most values lose against the current worst: test eight at a time
+    for (; j + 8 <= stop; j += 8) {
+        const float8 v = sign * vload8(0, row + j);
+        if (count == k && !any(v < (float8)(worst))) continue;
+        float vals[8];
+        vstore8(v, 0, vals);
+        for (int t = 0; t < 8; ++t) {
+            if (count < k || vals[t] < worst) {
+                worst = insert(best, besti, &count, k, vals[t], j + t);
+            }
         }
-        best[pos] = key;
-        besti[pos] = j;
-        if (count < k) ++count;
-        worst = count == k ? best[k - 1] : INFINITY;
+    }
+    for (; j < stop; ++j) {
+        const float key = sign * row[j];
+        if (count < k || key < worst) worst = insert(best, besti, &count, k, key, j);
     }
     // results of row r, segment seg go to columns col0 + seg * k ... of an ldo-wide output
     __global float* ov = out_val + (size_t)r * ldo + col0 + seg * k;
