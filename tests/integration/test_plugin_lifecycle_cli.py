@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 
 from abi.cli.main import cli
 from abi.plugins.signing import generate_key, public_key_id
-from helpers.plugin_bundles import make_bundle, write_folder
+from helpers.plugin_bundles import make_bundle, register_key, write_folder
 
 
 def _run(*args: str) -> Result:
@@ -62,8 +62,7 @@ def acme(tenant_factory: Callable[[str], Any]) -> Any:
 
 
 def test_remote_publish_install_and_list(live_server: Any, acme: Any) -> None:
-    key = generate_key()
-    live_server.platform.plugins.registry.add_publisher(public_key_id(key), "t", tenant_id=None)
+    key = register_key(live_server.platform.plugins.registry)
     remote = ["--server", live_server.url, "--token", acme.token()]
     bundle = live_server.platform.settings.data_dir / "echo.abi"
     bundle.write_bytes(make_bundle("echo", "1.0.0", key))

@@ -18,20 +18,34 @@ from abi.plugins.registry import EVERYTHING, PUBLIC, PluginRegistry
 from abi.plugins.signing import Signature, generate_key, public_key_id
 from abi.plugins.tables import plugin_versions, plugins
 from abi.runtime import Platform
-from helpers.plugin_bundles import make_bundle, plugin_wat
-
-
-@pytest.fixture
-def key(platform: Platform) -> Ed25519PrivateKey:
-    """A platform-wide publisher key."""
-    signing = generate_key()
-    platform.plugins.registry.add_publisher(public_key_id(signing), "tests", tenant_id=None)
-    return signing
+from helpers.plugin_bundles import make_bundle, plugin_wat, register_key
 
 
 @pytest.fixture
 def registry(platform: Platform) -> PluginRegistry:
     return platform.plugins.registry
+
+
+@pytest.fixture
+def key(registry: PluginRegistry) -> Ed25519PrivateKey:
+    """A platform-wide publisher key."""
+    return register_key(registry)
+
+
+@pytest.fixture
+def acme(platform: Platform) -> str:
+    return platform.tenants.create("acme").id
+
+
+@pytest.fixture
+def other(platform: Platform) -> str:
+    return platform.tenants.create("other").id
+
+
+@pytest.fixture
+def acme_key(registry: PluginRegistry, acme: str) -> Ed25519PrivateKey:
+    """A publisher key registered by tenant acme (its plugins are private to acme)."""
+    return register_key(registry, acme, "acme dev")
 
 
 def _stored(platform: Platform) -> tuple[int, int, list[Path]]:
@@ -197,19 +211,14 @@ def test_another_publisher_cannot_take_over_a_name(
     platform: Platform, registry: PluginRegistry, key: Ed25519PrivateKey
 ) -> None:
     registry.publish(make_bundle("echo", "1.0.0", key), uploader=None)
-    intruder = generate_key()
-    registry.add_publisher(public_key_id(intruder), "intruder", tenant_id=None)
+    intruder = register_key(registry, name="intruder")
     _refused(platform, registry, make_bundle("echo", "1.0.1", intruder), "plugin.name_taken")
 
 
 def test_tenant_key_publishes_a_private_plugin(
-    platform: Platform, registry: PluginRegistry
+    registry: PluginRegistry, acme: str, other: str, acme_key: Ed25519PrivateKey
 ) -> None:
-    acme = platform.tenants.create("acme").id
-    other = platform.tenants.create("other").id
-    signing = generate_key()
-    registry.add_publisher(public_key_id(signing), "acme dev", tenant_id=acme)
-    registry.publish(make_bundle("secret", "1.0.0", signing), uploader=acme)
+    registry.publish(make_bundle("secret", "1.0.0", acme_key), uploader=acme)
     assert registry.get("secret", viewer=acme).visibility == "private"
     assert [p.name for p in registry.search(viewer=other)] == []
     with pytest.raises(AbiError) as caught:
@@ -219,14 +228,10 @@ def test_tenant_key_publishes_a_private_plugin(
 
 
 def test_a_tenant_key_is_unknown_to_other_uploaders(
-    platform: Platform, registry: PluginRegistry
+    registry: PluginRegistry, other: str, acme_key: Ed25519PrivateKey
 ) -> None:
-    acme = platform.tenants.create("acme").id
-    other = platform.tenants.create("other").id
-    signing = generate_key()
-    registry.add_publisher(public_key_id(signing), "acme dev", tenant_id=acme)
     with pytest.raises(AbiError) as caught:
-        registry.publish(make_bundle("secret", "1.0.0", signing), uploader=other)
+        registry.publish(make_bundle("secret", "1.0.0", acme_key), uploader=other)
     assert caught.value.code == "plugin.unknown_publisher"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,12 +28,25 @@ def test_only_the_top_level_version_is_rewritten() -> None:
     )
 
 
+@pytest.fixture
+def tenant(platform: Platform) -> str:
+    return platform.tenants.create("acme").id
+
+
+@pytest.fixture
+def target(platform: Platform, tenant: str) -> LocalTarget:
+    return LocalTarget(platform.plugins, tenant)
+
+
+def _session(target: LocalTarget, folder: Path, **kw: Any) -> DevSession:
+    """A dev session for ``folder`` with a fresh signing key."""
+    return DevSession(folder, target, generate_key(), **kw)
+
+
 def test_push_publishes_a_private_dev_version_and_installs_it(
-    platform: Platform, tmp_path: Path
+    platform: Platform, tenant: str, target: LocalTarget, tmp_path: Path
 ) -> None:
-    tenant = platform.tenants.create("acme").id
-    folder = write_folder(tmp_path / "echo", "echo", "1.0.0", tag="first")
-    session = DevSession(folder, LocalTarget(platform.plugins, tenant), generate_key())
+    session = _session(target, write_folder(tmp_path / "echo", "echo", "1.0.0", tag="first"))
     build = session.push()
     assert build.version.startswith("1.0.0-dev.")
     assert platform.plugins.registry.get("echo", viewer=tenant).visibility == "private"
@@ -42,22 +56,21 @@ def test_push_publishes_a_private_dev_version_and_installs_it(
     assert platform.plugins.installation(tenant, "echo").version == second.version
 
 
-def test_push_grants_only_the_chosen_capabilities(platform: Platform, tmp_path: Path) -> None:
-    tenant = platform.tenants.create("acme").id
+def test_push_grants_only_the_chosen_capabilities(
+    platform: Platform, tenant: str, target: LocalTarget, tmp_path: Path
+) -> None:
     folder = write_folder(tmp_path / "echo", "echo", "1.0.0", capabilities={"kv": {}, "stream": {}})
-    target = LocalTarget(platform.plugins, tenant)
-    DevSession(folder, target, generate_key(), grants=["kv"]).push()
+    _session(target, folder, grants=["kv"]).push()
     installed = platform.plugins.installation(tenant, "echo")
     assert installed.grants == {"kv": {}}
     assert installed.declined == ("stream",)
 
 
 def test_watch_reloads_on_change_and_survives_a_broken_build(
-    platform: Platform, tmp_path: Path
+    platform: Platform, tenant: str, target: LocalTarget, tmp_path: Path
 ) -> None:
-    tenant = platform.tenants.create("acme").id
     folder = write_folder(tmp_path / "echo", "echo", "1.0.0", tag="first")
-    session = DevSession(folder, LocalTarget(platform.plugins, tenant), generate_key())
+    session = _session(target, folder)
     events: queue.Queue[DevBuild | AbiError] = queue.Queue()
     stop = threading.Event()
     watcher = threading.Thread(
@@ -79,10 +92,9 @@ def test_watch_reloads_on_change_and_survives_a_broken_build(
     assert platform.plugins.invoke(tenant, "echo", None, b"x").output == b"second:x"
 
 
-def test_a_name_owned_by_another_publisher_is_refused(platform: Platform, tmp_path: Path) -> None:
-    tenant = platform.tenants.create("acme").id
+def test_a_name_owned_by_another_publisher_is_refused(target: LocalTarget, tmp_path: Path) -> None:
     first = write_folder(tmp_path / "a", "echo", "1.0.0")
-    DevSession(first, LocalTarget(platform.plugins, tenant), generate_key()).push()
+    _session(target, first).push()
     with pytest.raises(AbiError) as caught:
-        DevSession(first, LocalTarget(platform.plugins, tenant), generate_key()).push()
+        _session(target, first).push()
     assert caught.value.code == "plugin.name_taken"

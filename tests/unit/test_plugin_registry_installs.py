@@ -15,10 +15,9 @@ from prometheus_client import REGISTRY
 from abi.errors import AbiError
 from abi.plugins.errors import PluginCallError
 from abi.plugins.service import PluginService
-from abi.plugins.signing import generate_key, public_key_id
 from abi.plugins.tables import installations
 from abi.runtime import Platform
-from helpers.plugin_bundles import make_bundle
+from helpers.plugin_bundles import make_bundle, register_key
 
 KV_STREAM = {"kv": {}, "stream": {}}
 GREETING_SCHEMA = {"type": "object", "properties": {"greeting": {"type": "string"}}}
@@ -26,9 +25,7 @@ GREETING_SCHEMA = {"type": "object", "properties": {"greeting": {"type": "string
 
 @pytest.fixture
 def key(platform: Platform) -> Ed25519PrivateKey:
-    signing = generate_key()
-    platform.plugins.registry.add_publisher(public_key_id(signing), "tests", tenant_id=None)
-    return signing
+    return register_key(platform.plugins.registry)
 
 
 @pytest.fixture
