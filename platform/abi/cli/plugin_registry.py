@@ -40,6 +40,23 @@ class RemoteError(AbiError):
         self.status = status  # type: ignore[misc]
 
 
+def remote_call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
+    """One request to an Abi server: its JSON answer (None when empty), else a
+    :class:`RemoteError` with the server's error code and message."""
+    try:
+        response = client.request(method, path, **kwargs)
+    except httpx.HTTPError as exc:
+        raise RemoteError(0, "cli.unreachable", f"cannot reach the server: {exc}") from exc
+    if response.is_success:
+        return response.json() if response.content else None
+    try:
+        error = response.json()["error"]
+        code, message = error["code"], error["message"]
+    except (ValueError, KeyError, TypeError):
+        code, message = f"http.{response.status_code}", response.text[:500]
+    raise RemoteError(response.status_code, code, message)
+
+
 class RemoteRegistry:
     """The plugin routes of an Abi server, as one tenant's client."""
 
@@ -51,18 +68,7 @@ class RemoteRegistry:
         )
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            response = self.client.request(method, f"/api/v1{path}", **kwargs)
-        except httpx.HTTPError as exc:
-            raise RemoteError(0, "cli.unreachable", f"cannot reach the server: {exc}") from exc
-        if response.is_success:
-            return response.json() if response.content else None
-        try:
-            error = response.json()["error"]
-            code, message = error["code"], error["message"]
-        except (ValueError, KeyError, TypeError):
-            code, message = f"http.{response.status_code}", response.text[:500]
-        raise RemoteError(response.status_code, code, message)
+        return remote_call(self.client, method, f"/api/v1{path}", **kwargs)
 
     def publish(self, data: bytes) -> None:
         self._call(
