@@ -83,6 +83,8 @@ def test_capabilities_as_a_list_of_names() -> None:
         ('name = "x"\nversion = "1.0.0"\n[dependencies]\ny = "about 1"', "dependencies.y"),
         ('name = "x"\nversion = "1.0.0"\n[dependencies]\nx = "^1"', "dependencies.x"),
         ('name = "x"\nversion = ', "(file)"),
+        ('name = "x"\nversion = "1.0.0"\nbuild = "zig"', "build"),
+        ('name = "x"\nversion = "1.0.0"\n[build]\nflags = []', "build.flags"),
     ],
 )
 def test_refusals_name_the_key(text: str, key: str) -> None:
@@ -107,3 +109,9 @@ def test_to_dict_round_trips_the_fields() -> None:
     body = parse_manifest(FULL).to_dict()
     assert body["capabilities"]["vectors.read"] == {"collections": ["docs"]}
     assert body["limits"]["fuel"] == 5_000
+
+
+def test_build_table_is_accepted_and_ignored_by_the_host() -> None:
+    manifest = parse_manifest('name = "x"\nversion = "1.0.0"\n[build]\nlang = "zig"\n')
+    assert manifest.name == "x"
+    assert "build" not in manifest.to_dict()

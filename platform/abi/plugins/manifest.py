@@ -68,8 +68,10 @@ _KEYS = frozenset(
         "limits",
         "config_schema",
         "dependencies",
+        "build",
     }
 )
+BUILD_KEYS = frozenset({"lang", "command"})
 MAX_MANIFEST_BYTES = 64 * 1024
 
 
@@ -246,6 +248,7 @@ def manifest_from_mapping(data: Mapping[str, Any]) -> Manifest:
     limits, problem = limits_from_mapping(limits_raw)
     if problem is not None:
         raise _bad(problem.split(":", 1)[0], problem.split(": ", 1)[1])
+    _check_build_table(data.get("build", {}))
     return Manifest(
         name=name,
         version=version,
@@ -260,6 +263,16 @@ def manifest_from_mapping(data: Mapping[str, Any]) -> Manifest:
         config_schema=_config_schema(data.get("config_schema")),
         dependencies=_dependencies(data.get("dependencies"), name),
     )
+
+
+def _check_build_table(table: Any) -> None:
+    """``[build]`` is for ``abi plugin build`` (which checks its values); the host ignores it
+    but refuses a malformed one, so a typo is caught before upload."""
+    if not isinstance(table, Mapping):
+        raise _bad("build", "must be a table with optional lang and command")
+    unknown = sorted(set(table) - BUILD_KEYS)
+    if unknown:
+        raise _bad(f"build.{unknown[0]}", f"unknown key (known: {', '.join(sorted(BUILD_KEYS))})")
 
 
 def parse_manifest(text: str | bytes) -> Manifest:
