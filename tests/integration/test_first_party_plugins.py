@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,17 +36,31 @@ def sandbox() -> Sandbox:
     return Sandbox(load_settings(environ={}).plugins)
 
 
-def bind(sandbox: Sandbox, name: str, **kwargs: object) -> Plugin:
+@contextmanager
+def bound(sandbox: Sandbox, name: str, **kwargs: object) -> Iterator[Plugin]:
+    """The first-party plugin ``name`` bound with in-memory kv, closed on exit."""
     bundle = Bundle.from_folder(PLUGINS / name)
     kwargs.setdefault("services", HostServices(kv=MemoryKeyValueStore()))
-    return sandbox.bind(sandbox.load_bundle(bundle), pool_size=1, **kwargs)  # type: ignore[arg-type]
+    plugin = sandbox.bind(sandbox.load_bundle(bundle), pool_size=1, **kwargs)  # type: ignore[arg-type]
+    try:
+        yield plugin
+    finally:
+        plugin.close()
+
+
+def call_error(
+    sandbox: Sandbox, name: str, data: bytes, entry: str | None = None, **kwargs: object
+) -> PluginCallError:
+    """The error of a call to plugin ``name`` that must fail."""
+    with bound(sandbox, name, **kwargs) as plugin, pytest.raises(PluginCallError) as caught:
+        plugin.call(data, entry)
+    return caught.value
 
 
 @pytest.fixture
 def notes(sandbox: Sandbox) -> Iterator[Plugin]:
-    plugin = bind(sandbox, "notes")
-    yield plugin
-    plugin.close()
+    with bound(sandbox, "notes") as plugin:
+        yield plugin
 
 
 def test_there_are_five_plugins_in_four_languages() -> None:
@@ -69,11 +84,8 @@ def test_every_plugin_has_examples_and_a_built_module(folder: Path) -> None:
 def test_example_is_reproduced_exactly(sandbox: Sandbox, folder: Path, example: Path) -> None:
     bundle = Bundle.from_folder(folder)
     name = example.name[: -len(".in")]
-    plugin = bind(sandbox, folder.name, fresh=True)
-    try:
+    with bound(sandbox, folder.name, fresh=True) as plugin:
         output = plugin.call(example.read_bytes(), example_entry(bundle.manifest, name)).output
-    finally:
-        plugin.close()
     assert output == example.with_suffix(".out").read_bytes()
 
 
@@ -106,69 +118,45 @@ def test_notes_streams_each_answer_as_it_is_ready(notes: Plugin) -> None:
 
 def test_notes_logs_each_change(sandbox: Sandbox) -> None:
     lines: list[tuple[int, str]] = []
-    plugin = bind(sandbox, "notes", log_sink=lambda level, line: lines.append((level, line)))
-    try:
-        plugin.call(b"clear\nadd x\ndelete 1\nlist")
-    finally:
-        plugin.close()
+    with bound(sandbox, "notes", log_sink=lambda level, line: lines.append((level, line))) as p:
+        p.call(b"clear\nadd x\ndelete 1\nlist")
     assert [line for _, line in lines] == ["notes: cleared", "notes: added #1", "notes: deleted #1"]
     assert {level for level, _ in lines} == {1}
 
 
 def test_notes_without_kv_fails_with_a_clear_message(sandbox: Sandbox) -> None:
-    plugin = bind(sandbox, "notes", grants=["log", "stream"])
-    try:
-        with pytest.raises(PluginCallError) as caught:
-            plugin.call(b"add x")
-    finally:
-        plugin.close()
-    assert caught.value.code == "plugin.capability_denied"
-    assert "kv capability" in caught.value.message
+    error = call_error(sandbox, "notes", b"add x", grants=["log", "stream"])
+    assert error.code == "plugin.capability_denied"
+    assert "kv capability" in error.message
 
 
 def test_pii_redact_leaves_text_without_personal_data_unchanged(sandbox: Sandbox) -> None:
     text = "Meet at 10:30 on 2026-03-04, room 4.12; version 2.0.1 costs 1,299.00 € (ref 12345)."
-    plugin = bind(sandbox, "pii-redact")
-    try:
+    with bound(sandbox, "pii-redact") as plugin:
         assert plugin.call(text.encode(), "redact").output == text.encode()
         assert json.loads(plugin.call(text.encode(), "scan").output) == {
             "counts": {},
             "findings": [],
         }
-    finally:
-        plugin.close()
 
 
 def test_text_stats_refuses_invalid_utf8_with_the_offset(sandbox: Sandbox) -> None:
-    plugin = bind(sandbox, "text-stats")
-    try:
-        with pytest.raises(PluginCallError) as caught:
-            plugin.call(b"caf\xc3 ok", "stats")
-    finally:
-        plugin.close()
-    assert caught.value.code == "plugin.guest_error"
-    assert "byte offset 3" in caught.value.message
+    error = call_error(sandbox, "text-stats", b"caf\xc3 ok", "stats")
+    assert error.code == "plugin.guest_error"
+    assert "byte offset 3" in error.message
 
 
 def test_json_transform_reports_where_the_json_breaks(sandbox: Sandbox) -> None:
-    plugin = bind(sandbox, "json-transform")
-    try:
-        with pytest.raises(PluginCallError) as caught:
-            plugin.call(b'{"data": [1, }')
-    finally:
-        plugin.close()
-    assert "not valid JSON (byte offset 13)" in caught.value.message
+    error = call_error(sandbox, "json-transform", b'{"data": [1, }')
+    assert "not valid JSON (byte offset 13)" in error.message
 
 
 def test_sentiment_memory_is_reused_across_calls(sandbox: Sandbox) -> None:
-    plugin = bind(sandbox, "sentiment")
     text = b"What a wonderful, truly excellent day! " * 200
-    try:
+    with bound(sandbox, "sentiment") as plugin:
         first = plugin.call(text, "score")
         for _ in range(30):
             last = plugin.call(text, "score")
-    finally:
-        plugin.close()
     assert last.output == first.output
     assert last.usage.memory_bytes == first.usage.memory_bytes
 
