@@ -22,7 +22,7 @@ from abi.config import Settings, load_settings
 from abi.observability import http as request_tracing
 from abi.runtime import Platform
 from abi.security import ALL_SCOPES
-from abi.server import middleware, responses
+from abi.server import middleware, schema_cache
 from abi.server.context import PLATFORM_KEY
 from abi.server.routes import (
     admin,
@@ -94,7 +94,7 @@ def create_app(platform: Platform) -> Quart:
             "apiKey": {"type": "apiKey", "in_": "header", "name": "X-API-Key"},
         },
     )
-    responses.install(app)
+    schema_cache.install()
     middleware.install(app, server)
     request_tracing.install(app, platform.observability)
     for blueprint in BLUEPRINTS:
