@@ -76,23 +76,3 @@ class PluginCallError(AbiError):
     ) -> None:
         super().__init__(message, code=code, **details)
         self.usage = usage
-
-
-CALL_ERROR_CODES = frozenset(
-    {
-        "plugin.out_of_fuel",
-        "plugin.timeout",
-        "plugin.out_of_memory",
-        "plugin.stack_overflow",
-        "plugin.trap",
-        "plugin.guest_error",
-        "plugin.output_too_large",
-        "plugin.host_call_limit",
-        "plugin.bad_result",
-        "plugin.capability_denied",
-        "plugin.entry_not_found",
-        "plugin.input_too_large",
-        "plugin.cancelled",
-    }
-)
-"""Every code a :class:`PluginCallError` may carry."""

@@ -42,7 +42,7 @@ import jsonschema
 
 from abi.config import PluginSettings
 from abi.errors import InvalidInput
-from abi.plugins.capabilities import CATALOG, check_parameters
+from abi.plugins.capabilities import check_parameters
 from abi.plugins.errors import ConfigInvalid, ManifestInvalid
 from abi.plugins.limits import Limits, limits_from_mapping
 from abi.plugins.versions import parse_range, parse_version
@@ -291,6 +291,3 @@ def parse_manifest(text: str | bytes) -> Manifest:
     except tomllib.TOMLDecodeError as exc:
         raise _bad("(file)", f"is not valid TOML: {exc}") from exc
     return manifest_from_mapping(data)
-
-
-KNOWN_CAPABILITIES = frozenset(CATALOG)

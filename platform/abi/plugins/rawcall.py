@@ -83,9 +83,6 @@ linker_define_func_unchecked = ctypes.CFUNCTYPE(
 )(("wasmtime_linker_define_func_unchecked", _dll))
 NO_FINALIZER = Finalizer()
 
-EXTERN_FUNC = ffi.WASMTIME_EXTERN_FUNC
-EXTERN_MEMORY = ffi.WASMTIME_EXTERN_MEMORY
-
 
 def address(obj: Any) -> int:
     """The address of a ctypes object (or a wasmtime-py wrapper's context pointer)."""
@@ -96,11 +93,6 @@ def pointer_value(ptr: Any) -> int:
     """The integer value of a ctypes pointer."""
     value = ctypes.cast(ptr, c_void_p).value
     return int(value or 0)
-
-
-def store_context(store: wasmtime.Store) -> int:
-    """The ``wasmtime_context_t*`` of a store, as an integer."""
-    return pointer_value(store._context())
 
 
 def raise_error(error_ptr: int) -> None:

@@ -30,7 +30,7 @@ from abi.config import PluginSettings, Settings
 from abi.errors import InvalidInput
 from abi.plugins.bundle import Bundle
 from abi.plugins.cache import CompileCache
-from abi.plugins.engine import EngineOptions, EpochTicker, engine_options, get_engine
+from abi.plugins.engine import EngineOptions, engine_options, get_engine
 from abi.plugins.errors import AbiMismatch, PluginCallError
 from abi.plugins.grants import GrantSpec, resolve_grants
 from abi.plugins.host.base import HostContext, HostServices
@@ -232,10 +232,6 @@ class Sandbox:
     def from_settings(cls, settings: Settings, *, cache: bool = True) -> Sandbox:
         """A sandbox with the platform's ceilings and the compile cache in the data dir."""
         return cls(settings.plugins, cache_dir(settings) if cache else None)
-
-    @property
-    def epoch_ticker(self) -> EpochTicker:
-        return self.ticker
 
     def load(self, manifest: Manifest, wasm: bytes) -> LoadedPlugin:
         """Validate and compile a module for ``manifest``, then check ``abi_version() == 1``
