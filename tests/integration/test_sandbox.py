@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -86,6 +88,23 @@ def bind(sandbox: Sandbox, loaded: LoadedPlugin) -> Iterator[Callable[..., Plugi
 
 def status(output: bytes) -> int:
     return int.from_bytes(output[:4], "little", signed=True)
+
+
+def host_error_code(call: Callable[[], object]) -> str:
+    """The code of the host error that ``call`` made the probe fail with (the probe passes the
+    host's JSON error on as its own)."""
+    with pytest.raises(PluginCallError) as info:
+        call()
+    return str(json.loads(info.value.message)["code"])
+
+
+def run_threads(worker: Callable[[int], None], count: int) -> None:
+    """Run ``worker(0..count-1)`` on that many threads and wait for all of them."""
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def test_echo_returns_input_and_usage(bind: Callable[..., Plugin]) -> None:
@@ -177,9 +196,7 @@ def test_log_reaches_the_sink(bind: Callable[..., Plugin]) -> None:
 def test_config_value_and_missing_key(bind: Callable[..., Plugin]) -> None:
     plugin = bind(config={"greeting": "hej"})
     assert json.loads(plugin.call(b"greeting", "config").output) == "hej"
-    with pytest.raises(PluginCallError) as info:
-        plugin.call(b"absent", "config")
-    assert json.loads(info.value.message)["code"] == "not_found"
+    assert host_error_code(lambda: plugin.call(b"absent", "config")) == "not_found"
 
 
 def test_config_is_checked_against_the_schema(bind: Callable[..., Plugin]) -> None:
@@ -209,9 +226,7 @@ def test_kv_round_trip_is_per_tenant(bind: Callable[..., Plugin]) -> None:
     other = bind(tenant_id="other", services=HostServices(kv=store))
     assert status(acme.call(b"color", "kv_put").output) == 0
     assert acme.call(b"color", "kv_fetch").output == b"color"
-    with pytest.raises(PluginCallError) as info:
-        other.call(b"color", "kv_fetch")
-    assert json.loads(info.value.message)["code"] == "not_found"
+    assert host_error_code(lambda: other.call(b"color", "kv_fetch")) == "not_found"
 
 
 def test_kv_limits(bind: Callable[..., Plugin]) -> None:
@@ -240,9 +255,7 @@ def test_denied_error_result_surfaces_as_capability_denied(bind: Callable[..., P
 
 
 def test_kv_without_a_store_is_unavailable(bind: Callable[..., Plugin]) -> None:
-    with pytest.raises(PluginCallError) as info:
-        bind().call(b"k", "kv_fetch")
-    assert json.loads(info.value.message)["code"] == "unavailable"
+    assert host_error_code(lambda: bind().call(b"k", "kv_fetch")) == "unavailable"
 
 
 def test_stream_chunks_reach_the_sink(bind: Callable[..., Plugin]) -> None:
@@ -319,15 +332,13 @@ def test_http_to_an_allowed_host(bind: Callable[..., Plugin], http_port: int) ->
 
 
 def test_http_to_another_host_is_denied(bind: Callable[..., Plugin], http_port: int) -> None:
-    with pytest.raises(PluginCallError) as info:
-        _http(bind(), f"http://localhost:{http_port}/ping")
-    assert json.loads(info.value.message)["code"] == "capability_denied"
+    url = f"http://localhost:{http_port}/ping"
+    assert host_error_code(lambda: _http(bind(), url)) == "capability_denied"
 
 
 def test_http_response_cap(bind: Callable[..., Plugin], http_port: int) -> None:
-    with pytest.raises(PluginCallError) as info:
-        _http(bind(), f"http://127.0.0.1:{http_port}/big")
-    assert json.loads(info.value.message)["code"] == "limit_reached"
+    url = f"http://127.0.0.1:{http_port}/big"
+    assert host_error_code(lambda: _http(bind(), url)) == "limit_reached"
 
 
 class _Vectors:
@@ -370,9 +381,7 @@ def test_vectors_grant_narrows_collections(bind: Callable[..., Plugin]) -> None:
         grants={"vectors.read": {"collections": ["notes"]}},
         services=HostServices(vectors=vectors),  # type: ignore[arg-type]
     )
-    with pytest.raises(PluginCallError) as info:
-        _search(plugin, "docs")
-    assert json.loads(info.value.message)["code"] == "capability_denied"
+    assert host_error_code(lambda: _search(plugin, "docs")) == "capability_denied"
     assert vectors.calls == []
 
 
@@ -391,9 +400,7 @@ def test_vectors_write_is_limited_to_its_own_grant(bind: Callable[..., Plugin]) 
     vectors = _Vectors()
     plugin = bind(services=HostServices(vectors=vectors))  # type: ignore[arg-type]
     body = json.dumps({"collection": "notes", "items": []}).encode()
-    with pytest.raises(PluginCallError) as info:
-        plugin.call(body, "vupsert")
-    assert json.loads(info.value.message)["code"] == "capability_denied"
+    assert host_error_code(lambda: plugin.call(body, "vupsert")) == "capability_denied"
 
 
 class _Embedder:
@@ -409,15 +416,14 @@ class _Agents:
 
 
 def test_embed_and_agents(bind: Callable[..., Plugin]) -> None:
-    services = HostServices(embed=_Embedder(), agents=_Agents())  # type: ignore[arg-type]
+    services = HostServices(embed=_Embedder(), agents=_Agents())
     plugin = bind(tenant_id="acme", services=services)
     embedded = json.loads(plugin.call(b'{"texts": ["abc", "de"]}', "embed").output)
     assert embedded == {"vectors": [[3.0, 1.0], [2.0, 1.0]], "dim": 2}
     answer = json.loads(plugin.call(b'{"agent": "helper", "query": "hi"}', "agent").output)
     assert answer == {"agent": "helper", "answer": "HI", "tenant": "acme"}
-    with pytest.raises(PluginCallError) as info:
-        plugin.call(b'{"agent": "stranger", "query": "hi"}', "agent")
-    assert json.loads(info.value.message)["code"] == "capability_denied"
+    stranger = b'{"agent": "stranger", "query": "hi"}'
+    assert host_error_code(lambda: plugin.call(stranger, "agent")) == "capability_denied"
 
 
 class _SlowAgents:
@@ -438,7 +444,7 @@ class _SlowAgents:
 def test_a_slow_service_is_cut_at_the_call_deadline(sandbox: Sandbox, wasm: bytes) -> None:
     manifest = parse_manifest(probe_manifest("[limits]\nwall_ms = 100"))
     agents = _SlowAgents()
-    services = HostServices(agents=agents)  # type: ignore[arg-type]
+    services = HostServices(agents=agents)
     plugin = sandbox.bind(sandbox.load(manifest, wasm), services=services)
     with pytest.raises(PluginCallError) as info:
         plugin.call(b'{"agent": "helper", "query": "hi"}', "agent")
@@ -450,15 +456,11 @@ def test_a_slow_service_is_cut_at_the_call_deadline(sandbox: Sandbox, wasm: byte
 
 
 def test_bad_json_request_is_a_bad_argument(bind: Callable[..., Plugin]) -> None:
-    with pytest.raises(PluginCallError) as info:
-        bind().call(b"{not json", "embed")
-    assert json.loads(info.value.message)["code"] == "bad_argument"
+    assert host_error_code(lambda: bind().call(b"{not json", "embed")) == "bad_argument"
 
 
 def test_vectors_without_a_service_are_unavailable(bind: Callable[..., Plugin]) -> None:
-    with pytest.raises(PluginCallError) as info:
-        _search(bind(), "docs")
-    assert json.loads(info.value.message)["code"] == "unavailable"
+    assert host_error_code(lambda: _search(bind(), "docs")) == "unavailable"
 
 
 def test_output_limit_counts_streamed_chunks(sandbox: Sandbox, wasm: bytes) -> None:
@@ -480,11 +482,7 @@ def test_concurrent_calls_from_threads(bind: Callable[..., Plugin]) -> None:
             if plugin.call(data, "echo").output != data:
                 failures.append(data.decode())
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_threads(worker, 4)
     assert failures == []
     assert plugin.stats.calls == 200
     assert plugin.pool.created <= 4
@@ -499,11 +497,7 @@ def test_concurrent_host_calls_from_threads(bind: Callable[..., Plugin]) -> None
         for i in range(100):
             statuses.append(status(plugin.call(f"t{n}-{i}".encode(), "kv_put").output))
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_threads(worker, 4)
     assert statuses == [0] * 400
     assert store.stats("local", "probe")[0] == 400
     assert plugin.call(b"t3-99", "kv_fetch").output == b"t3-99"
@@ -571,10 +565,7 @@ async def test_cancelling_acall_ends_the_wasm_call(sandbox: Sandbox, wasm: bytes
     assert codes == ["plugin.cancelled"]
 
 
-def test_full_instance_slots_evict_idle_instances_then_refuse(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
+def test_full_instance_slots_evict_idle_instances_then_refuse() -> None:
     done = subprocess.run(
         [sys.executable, "-c", SLOTS_SCRIPT], capture_output=True, timeout=120, check=False
     )
