@@ -7,19 +7,15 @@ cold load, two threads vs one); it never passes or fails on wall time. The full-
 
 from __future__ import annotations
 
-import json
 import sys
 
+from abi.cli.bench import PLUGINS_TITLE, report
 from abi.plugins.benchmark import run_benchmark
 
 
 def main(argv: list[str]) -> int:
     figures = run_benchmark(calls=5_000, rounds=2, load_repeats=2)
-    if "--json" in argv:
-        print(json.dumps(figures, indent=2, sort_keys=True))
-    else:
-        for key, value in figures.items():
-            print(f"{key:28} {value}")
+    report(PLUGINS_TITLE, figures, as_json="--json" in argv)
     return 0
 
 

@@ -26,11 +26,18 @@ def bench(ctx: click.Context) -> None:
         ctx.invoke(command)
 
 
-def _print_table(title: str, figures: dict[str, Any]) -> None:
+def report(title: str, figures: dict[str, Any], *, as_json: bool) -> None:
+    """Print benchmark figures: JSON, or ``title`` over an aligned key/value table."""
+    if as_json:
+        emit_json(figures)
+        return
     click.echo(title)
     width = max(len(key) for key in figures)
     for key, value in figures.items():
         click.echo(f"  {key.ljust(width)}  {value}")
+
+
+PLUGINS_TITLE = "plugins (100-byte echo; medians of alternating rounds)"
 
 
 @bench.command("plugins")
@@ -43,7 +50,4 @@ def plugins(as_json: bool = False, calls: int = 20_000, rounds: int = 3) -> None
     from abi.plugins.benchmark import run_benchmark
 
     figures = run_benchmark(calls=calls, rounds=rounds)
-    if as_json:
-        emit_json(figures)
-    else:
-        _print_table("plugins (100-byte echo; medians of alternating rounds)", figures)
+    report(PLUGINS_TITLE, figures, as_json=as_json)
