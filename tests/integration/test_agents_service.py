@@ -119,6 +119,7 @@ def test_memory_of_another_dimension_is_refused(platform: Platform, tenant: str)
 
 
 def test_router_sees_agents_created_by_another_process(platform: Platform, tenant: str) -> None:
+    platform.agents.sync_seconds = 0
     elsewhere = AgentRegistry(platform.db, platform.security)  # no listeners: another node
     definition: dict[str, Any] = {"name": "remote", "persona": {"description": "tax forms"}}
     elsewhere.create(tenant, definition)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from typing import Any
 
 import httpx
@@ -98,6 +99,9 @@ class AgentService:
         self.queries = QueryEngine({}, self.conversations, self.replicas, events)
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._fingerprints: dict[str, tuple[int, str]] = {}
+        self._synced_at: dict[str, float] = {}
+        self.sync_seconds = 1.0
+        """How stale another process's agent changes may be in this process's indexes."""
         self._sync_lock = threading.Lock()
         for listener in (self.router.on_change, self.discovery.on_change, self.replicas.on_change):
             self.registry.subscribe(listener)
@@ -155,7 +159,12 @@ class AgentService:
     # -- agents ----------------------------------------------------------------------------
 
     def sync_tenant(self, tenant_id: str) -> None:
-        """Re-index the tenant's agents when another process changed them."""
+        """Re-index the tenant's agents when another process changed them (checked at most
+        every ``sync_seconds``; this process's own changes apply at once)."""
+        now = time.monotonic()
+        if now - self._synced_at.get(tenant_id, -1e9) < self.sync_seconds:
+            return
+        self._synced_at[tenant_id] = now
         fingerprint = self.registry.fingerprint(tenant_id)
         if self._fingerprints.get(tenant_id) == fingerprint:
             return
