@@ -58,6 +58,8 @@ class SecuritySettings(Section):
     """Base64 32-byte key wrapping the per-tenant data keys; generated in the data dir if unset."""
     external_oidc_issuer: str | None = None
     external_oidc_jwks_url: str | None = None
+    require_https: bool = True
+    """The token endpoints refuse plain HTTP except on loopback; false behind a TLS proxy."""
 
 
 class PluginSettings(Section):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+from authlib.common.security import is_secure_transport
 from authlib.oauth2 import AuthorizationServer, ResourceProtector
 from authlib.oauth2.rfc6749 import OAuth2Request, grants
 from authlib.oauth2.rfc6749.errors import MissingAuthorizationError, OAuth2Error
@@ -51,7 +52,10 @@ class HttpRequest:
 
 class _Request(OAuth2Request):  # type: ignore[misc]
     def __init__(self, request: HttpRequest) -> None:
-        super().__init__(request.method, request.uri, headers=request.headers)
+        # TokenService checks the transport itself (security.require_https); authlib's own
+        # check sees the URI as https so that a TLS-terminating proxy in front works.
+        uri = "https://" + request.uri.removeprefix("http://").removeprefix("https://")
+        super().__init__(request.method, uri, headers=request.headers)
         self._form = request.form
         self.payload = BasicOAuth2Payload(request.form)
 
@@ -206,9 +210,21 @@ class TokenService:
         self.protector = ResourceProtector()
         self.protector.register_token_validator(_Validator(keys, settings))
 
+    def _insecure(self, request: HttpRequest) -> Response | None:
+        if not self.settings.require_https or is_secure_transport(request.uri):
+            return None
+        body = {
+            "error": "insecure_transport",
+            "error_description": "OAuth2 needs HTTPS except on loopback: serve with "
+            "--certfile/--keyfile, or set security.require_https=false behind a TLS proxy",
+        }
+        return 400, body, [("Cache-Control", "no-store")]
+
     def token_response(self, request: HttpRequest) -> Response:
         """The token endpoint: ``(status, JSON body, headers)``, OAuth2 errors included.
         A refused request naming an existing client is audited in that client's tenant."""
+        if (refused := self._insecure(request)) is not None:
+            return refused
         response: Response = self.server.create_token_response(request)
         status, body, _ = response
         if status >= 400:
@@ -226,6 +242,8 @@ class TokenService:
 
     def revocation_response(self, request: HttpRequest) -> Response:
         """The RFC 7009 revocation endpoint."""
+        if (refused := self._insecure(request)) is not None:
+            return refused
         return self.server.create_endpoint_response("revocation", request)  # type: ignore[no-any-return]
 
     def issue(self, client: Client, scope: str | None = None) -> dict[str, Any]:
