@@ -73,6 +73,7 @@ class Rounds:
     samples: dict[str, list[float]]
 
     def median(self, key: str) -> float:
+        """The median of the samples recorded under ``key``."""
         return statistics.median(self.samples[key])
 
 

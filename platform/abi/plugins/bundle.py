@@ -38,10 +38,12 @@ class Bundle:
 
     @property
     def module_sha256(self) -> str:
+        """Hex SHA-256 of the module bytes."""
         return sha256_hex(self.module)
 
     @property
     def manifest_sha256(self) -> str:
+        """Hex SHA-256 of the manifest bytes as stored in the bundle."""
         return sha256_hex(self.manifest_bytes)
 
     @classmethod

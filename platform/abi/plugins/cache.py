@@ -29,6 +29,9 @@ _KEY_FILE = "cache.key"
 
 @dataclass
 class CacheStats:
+    """Lookups since the cache was opened; ``rejected``: files that failed their tag check or
+    did not deserialize (the module is compiled again)."""
+
     hits: int = 0
     misses: int = 0
     rejected: int = 0
@@ -67,6 +70,7 @@ class CompileCache:
         return key
 
     def path_for(self, module_sha256: str) -> Path:
+        """The cache file for a module under this Wasmtime build (engine fingerprint)."""
         digest = hashlib.sha256(f"{module_sha256}|{ENGINE_FINGERPRINT}".encode()).hexdigest()
         return self.folder / f"{digest}.cwasm"
 

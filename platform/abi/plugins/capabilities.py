@@ -32,6 +32,7 @@ class CapabilitySpec:
     parameters: Mapping[str, type]
 
     def function(self, name: str) -> HostSignature | None:
+        """The host function ``name`` of this capability, or None."""
         return next((f for f in self.functions if f.name == name), None)
 
 

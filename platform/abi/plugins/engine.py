@@ -58,6 +58,7 @@ class EpochTicker:
         return -(-wall_ms // self.tick_ms) + 1
 
     def stop(self) -> None:
+        """Stop the ticker thread (epochs stop advancing)."""
         self._stop.set()
         self._thread.join(timeout=1)
 
@@ -74,6 +75,7 @@ class EngineOptions:
 
     @classmethod
     def from_settings(cls, settings: PluginSettings) -> EngineOptions:
+        """The engine options the plugin settings ask for."""
         return cls(
             settings.epoch_tick_ms,
             settings.instance_slots,

@@ -22,34 +22,51 @@ class PluginInvalid(InvalidInput):
 
 
 class ManifestInvalid(PluginInvalid):
+    """plugin.toml is missing, malformed or breaks a rule; the message names the key."""
+
     code = "plugin.manifest_invalid"
 
 
 class ModuleInvalid(PluginInvalid):
+    """The Wasm module does not validate, or its imports or exports break ABI v1."""
+
     code = "plugin.invalid_module"
 
 
 class ModuleTooLarge(PayloadTooLarge):
+    """The module (or the whole bundle) is over the module size limit."""
+
     code = "plugin.module_too_large"
 
 
 class AbiMismatch(PluginInvalid):
+    """The module's ``abi_version()`` is not the ABI version this host speaks."""
+
     code = "plugin.abi_mismatch"
 
 
 class ImportNotRequested(PluginInvalid):
+    """The module imports a host function whose capability the manifest does not request."""
+
     code = "plugin.import_not_requested"
 
 
 class BundleMalformed(PluginInvalid):
+    """A plugin folder, bundle or signature.json is unreadable, incomplete or holds unexpected
+    files."""
+
     code = "plugin.bundle_malformed"
 
 
 class SignatureInvalid(PluginInvalid):
+    """A signature is missing or does not verify, or a key file is not an Ed25519 key."""
+
     code = "plugin.signature_invalid"
 
 
 class UnknownPublisher(PluginInvalid):
+    """A bundle is signed by a key that is not among the trusted publishers."""
+
     code = "plugin.unknown_publisher"
 
 

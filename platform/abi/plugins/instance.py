@@ -49,6 +49,7 @@ class CancelToken:
         self.cancelled = False
 
     def cancel(self) -> None:
+        """Ask the running call to stop at its next epoch check."""
         self.cancelled = True
 
 
@@ -66,10 +67,12 @@ class InstanceSpec:
 
     @property
     def engine_ptr(self) -> int:
+        """The ``wasm_engine_t*`` as an integer (for the raw C calls)."""
         return rawcall.pointer_value(self.engine.ptr())
 
     @property
     def pre_ptr(self) -> int:
+        """The ``wasmtime_instance_pre_t*`` as an integer (for the raw C calls)."""
         return rawcall.pointer_value(self.pre.ptr())
 
 
@@ -171,18 +174,21 @@ class Instance:
         return base, rawcall.memory_data_size(self.ctx, self._mem_addr)
 
     def read(self, ptr: int, length: int) -> bytes:
+        """Copy ``length`` bytes of guest memory at ``ptr``; out of bounds is ``bad_argument``."""
         base, size = self._memory()
         if ptr < 0 or length < 0 or ptr + length > size:
             raise HostFailure("bad_argument", "pointer and length are outside guest memory")
         return ctypes.string_at(base + ptr, length) if length else b""
 
     def write(self, ptr: int, data: bytes) -> None:
+        """Copy ``data`` into guest memory at ``ptr``; out of bounds is ``bad_argument``."""
         base, size = self._memory()
         if ptr < 0 or ptr + len(data) > size:
             raise HostFailure("bad_argument", "pointer and length are outside guest memory")
         ctypes.memmove(base + ptr, data, len(data))
 
     def give(self, data: bytes) -> int:
+        """Copy ``data`` into fresh guest memory (``abi_alloc``); the packed success result."""
         ptr = self._guest_alloc(len(data), self._host_args, self._host_args_addr)
         self.write(ptr, data)
         return pack_result(ptr, len(data))
@@ -201,6 +207,7 @@ class Instance:
         return ptr
 
     def emit(self, chunk: bytes) -> None:
+        """Send a streamed chunk to the sink (or keep it), counted against the output limit."""
         self._charge_output(len(chunk))
         self.streamed += 1
         if self.sink is None:
@@ -223,6 +230,7 @@ class Instance:
             )
 
     def time_left(self) -> float:
+        """Seconds until the call's wall-time deadline (host services wait at most this)."""
         return max(0.0, self.host_deadline - time.monotonic())
 
     # -- calls ------------------------------------------------------------------------------

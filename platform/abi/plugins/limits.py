@@ -30,6 +30,7 @@ class Limits:
 
     @property
     def memory_bytes(self) -> int:
+        """The memory cap in bytes."""
         return self.memory_mb * MIB
 
     def clamp(self, ceilings: PluginSettings) -> Limits:
@@ -45,6 +46,7 @@ class Limits:
         )
 
     def to_dict(self) -> dict[str, int]:
+        """Every limit by field name."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 

@@ -36,9 +36,14 @@ class Binding:
 class Dispatcher(Protocol):
     """An instance that serves host calls (see :class:`abi.plugins.instance.Instance`)."""
 
-    def host_call(self, binding: Binding, args: Any) -> int: ...
+    def host_call(self, binding: Binding, args: Any) -> int:
+        """Serve one host function call for the guest; 0 or a trap pointer."""
+        ...
 
-    def on_epoch(self, delta: Any) -> int: ...
+    def on_epoch(self, delta: Any) -> int:
+        """The epoch deadline passed: 0 after extending it through ``delta``, or an error
+        pointer that ends the call."""
+        ...
 
 
 LIVE: weakref.WeakValueDictionary[int, Dispatcher] = weakref.WeakValueDictionary()

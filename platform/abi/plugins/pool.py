@@ -69,6 +69,8 @@ class InstancePool:
         return inst
 
     def give_back(self, inst: Instance) -> None:
+        """Return an instance after a call: kept idle when reusable and there is room, else
+        closed."""
         with self._lock:
             keep = not (self.fresh or inst.retired or self._closed) and len(self._idle) < self.size
             if keep:
@@ -80,6 +82,7 @@ class InstancePool:
 
     @property
     def idle(self) -> int:
+        """Instances waiting for a call."""
         return len(self._idle)
 
     def drop_idle(self) -> int:

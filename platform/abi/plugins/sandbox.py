@@ -63,15 +63,19 @@ class LoadedPlugin:
 
     @property
     def manifest(self) -> Manifest:
+        """The manifest the module was checked against."""
         return self.compiled.manifest
 
     @property
     def sha256(self) -> str:
+        """Hex SHA-256 of the module bytes."""
         return self.compiled.sha256
 
 
 @dataclass
 class PluginStats:
+    """Calls through one bound plugin, and its failures by error code."""
+
     calls: int = 0
     errors: int = 0
     errors_by_code: dict[str, int] = field(default_factory=dict)
@@ -244,6 +248,7 @@ class Sandbox:
         return LoadedPlugin(compiled, (time.perf_counter() - start) * 1000)
 
     def load_bundle(self, bundle: Bundle) -> LoadedPlugin:
+        """:meth:`load` for a bundle's manifest and module (its signature is checked elsewhere)."""
         return self.load(bundle.manifest, bundle.module)
 
     def _probe(self, compiled: CompiledModule) -> None:

@@ -29,6 +29,7 @@ _DOMAIN = b"abi-bundle-signature-v1\n"
 
 
 def sha256_hex(data: bytes) -> str:
+    """Hex SHA-256 of ``data``."""
     return hashlib.sha256(data).hexdigest()
 
 
@@ -56,6 +57,7 @@ def load_public_key(key_id: str) -> Ed25519PublicKey:
 
 
 def private_key_pem(key: Ed25519PrivateKey) -> bytes:
+    """The key as unencrypted PKCS#8 PEM."""
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -102,6 +104,7 @@ class Signature:
         return cls(public_key_id(key), m_hex, w_hex, base64.b64encode(sig).decode("ascii"))
 
     def to_json(self) -> bytes:
+        """The signature.json document."""
         body = {
             "version": SIGNATURE_VERSION,
             "algorithm": ALGORITHM,

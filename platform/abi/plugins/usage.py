@@ -21,6 +21,7 @@ class Usage:
     streamed_chunks: int = 0
 
     def to_dict(self) -> dict[str, int]:
+        """Every counter by field name."""
         return asdict(self)
 
 

@@ -57,6 +57,7 @@ class VersionRange:
     comparators: tuple[tuple[str, semver.Version], ...]
 
     def contains(self, version: semver.Version | str) -> bool:
+        """Whether ``version`` satisfies every comparator."""
         v = parse_version(version) if isinstance(version, str) else version
         return all(_OPS[op](v, bound) for op, bound in self.comparators)
 

@@ -43,6 +43,7 @@ class HostFailure(Exception):
 
     @property
     def status(self) -> int:
+        """The ABI status code the guest sees for this failure."""
         return _STATUS_BY_CODE.get(self.code, STATUS_HOST_ERROR)
 
 
@@ -61,7 +62,9 @@ class KeyValueStore(Protocol):
 
     def set(self, tenant_id: str, plugin: str, key: str, value: bytes) -> None: ...
 
-    def delete(self, tenant_id: str, plugin: str, key: str) -> bool: ...
+    def delete(self, tenant_id: str, plugin: str, key: str) -> bool:
+        """Remove ``key``; whether it was there."""
+        ...
 
     def stats(self, tenant_id: str, plugin: str) -> tuple[int, int]:
         """``(number of keys, total bytes of keys and values)``."""
@@ -88,14 +91,20 @@ class VectorService(Protocol):
 
 
 class EmbedService(Protocol):
+    """Text embeddings with the tenant's (or the named) model (``embed``)."""
+
     def embed(self, tenant_id: str, texts: list[str], model: str | None) -> list[list[float]]: ...
 
 
 class NeuralService(Protocol):
+    """Inference with the tenant's registered models (``neural.infer``)."""
+
     def infer(self, tenant_id: str, model: str, inputs: list[list[float]]) -> list[list[float]]: ...
 
 
 class AgentService(Protocol):
+    """Calls to the tenant's agents (``agents.call``)."""
+
     def call(
         self, tenant_id: str, agent: str, query: str, conversation_id: str | None
     ) -> dict[str, Any]: ...
@@ -140,7 +149,10 @@ class GuestCall(Protocol):
         """Guest memory ``[ptr, ptr+length)``; HostFailure(bad_argument) when out of bounds."""
         ...
 
-    def write(self, ptr: int, data: bytes) -> None: ...
+    def write(self, ptr: int, data: bytes) -> None:
+        """Copy ``data`` into guest memory at ``ptr``; HostFailure(bad_argument) when out of
+        bounds."""
+        ...
 
     def give(self, data: bytes) -> int:
         """Copy ``data`` into fresh guest memory (``abi_alloc``); the packed success result."""
@@ -166,6 +178,7 @@ def read_json(call: GuestCall, ptr: int, length: int) -> Any:
 
 
 def give_json(call: GuestCall, value: Any) -> int:
+    """:meth:`GuestCall.give` for compact JSON."""
     return call.give(json.dumps(value, separators=(",", ":")).encode("utf-8"))
 
 
@@ -180,6 +193,7 @@ def require_object(request: Any, *keys: str) -> dict[str, Any]:
 
 
 def grant_params(call: GuestCall, capability: str) -> Mapping[str, Any]:
+    """The granted parameters of ``capability`` for this call (empty when none)."""
     return call.context.grants.get(capability, {})
 
 

@@ -8,10 +8,12 @@ from abi.plugins.host.base import GuestCall, HostCapability
 
 
 def now_ms(call: GuestCall) -> int:
+    """``abi_clock.now_ms``: Unix time in milliseconds."""
     return time.time_ns() // 1_000_000
 
 
 def monotonic_ns(call: GuestCall) -> int:
+    """``abi_clock.monotonic_ns``: a monotonic clock in nanoseconds."""
     return time.monotonic_ns()
 
 

@@ -58,6 +58,7 @@ def _request(call: GuestCall, req: dict[str, Any]) -> tuple[str, httpx.URL, dict
 
 
 def request(call: GuestCall, ptr: int, length: int) -> int:
+    """``abi_http.request``: ``{method, url, headers, body}`` -> ``{status, headers, body}``."""
     req = require_object(read_json(call, ptr, length), "url")
     method, url, headers, body = _request(call, req)
     params = grant_params(call, "http")

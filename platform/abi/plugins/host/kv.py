@@ -32,6 +32,7 @@ def _key(call: GuestCall, ptr: int, length: int) -> str:
 
 
 def get(call: GuestCall, key_ptr: int, key_len: int) -> int:
+    """``abi_kv.get``: the value under a key; ``not_found`` when none."""
     key = _key(call, key_ptr, key_len)
     ctx = call.context
     value = _store(call).get(ctx.tenant_id, ctx.plugin, key)
@@ -41,6 +42,7 @@ def get(call: GuestCall, key_ptr: int, key_len: int) -> int:
 
 
 def set(call: GuestCall, key_ptr: int, key_len: int, val_ptr: int, val_len: int) -> int:
+    """``abi_kv.set``: store a value, within the key, value and total quotas."""
     key = _key(call, key_ptr, key_len)
     if val_len < 0 or val_len > MAX_VALUE:
         raise HostFailure("bad_argument", f"values are at most {MAX_VALUE} bytes")
@@ -61,6 +63,7 @@ def set(call: GuestCall, key_ptr: int, key_len: int, val_ptr: int, val_len: int)
 
 
 def delete(call: GuestCall, key_ptr: int, key_len: int) -> int:
+    """``abi_kv.delete``: remove a key; ``not_found`` when absent."""
     key = _key(call, key_ptr, key_len)
     ctx = call.context
     if not _store(call).delete(ctx.tenant_id, ctx.plugin, key):

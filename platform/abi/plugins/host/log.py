@@ -11,6 +11,7 @@ LEVELS = (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR)
 
 
 def write(call: GuestCall, level: int, ptr: int, length: int) -> None:
+    """``abi_log.write``: log a line at level 0-3 (debug..error; others are clamped)."""
     text = call.read(ptr, min(max(length, 0), MAX_LINE)).decode("utf-8", "replace")
     level = min(max(level, 0), 3)
     ctx = call.context

@@ -10,6 +10,7 @@ MAX_FILL = 64 * 1024
 
 
 def fill(call: GuestCall, ptr: int, length: int) -> int:
+    """``abi_random.fill``: write ``length`` random bytes at ``ptr``."""
     if length < 0 or length > MAX_FILL:
         raise HostFailure("bad_argument", f"fill length must be 0..{MAX_FILL}")
     call.write(ptr, secrets.token_bytes(length))

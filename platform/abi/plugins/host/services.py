@@ -52,6 +52,7 @@ def _call_service(call: GuestCall, fn: Any, *args: Any) -> Any:
 
 
 def search(call: GuestCall, ptr: int, length: int) -> int:
+    """``abi_vectors_read.search``: ``{collection, vector, k, filter}`` -> ``{hits}``."""
     req = require_object(read_json(call, ptr, length), "collection", "vector")
     name = allowed_name(call, "vectors.read", "collections", req["collection"])
     k = req.get("k", 10)
@@ -92,6 +93,7 @@ delete = _collection_op("vectors.write", "delete", "ids", "deleted")
 
 
 def embed(call: GuestCall, ptr: int, length: int) -> int:
+    """``abi_embed.embed``: ``{texts, model}`` -> ``{vectors, dim}``."""
     req = require_object(read_json(call, ptr, length), "texts")
     texts = _list(req, "texts")
     if not all(isinstance(t, str) for t in texts):
@@ -105,6 +107,7 @@ def embed(call: GuestCall, ptr: int, length: int) -> int:
 
 
 def infer(call: GuestCall, ptr: int, length: int) -> int:
+    """``abi_neural_infer.infer``: ``{model, inputs}`` -> ``{outputs}``."""
     req = require_object(read_json(call, ptr, length), "model", "inputs")
     model = allowed_name(call, "neural.infer", "models", req["model"], open_when_unset=True)
     neural = service(call.context.services.neural, "neural inference")
@@ -113,6 +116,7 @@ def infer(call: GuestCall, ptr: int, length: int) -> int:
 
 
 def agent_call(call: GuestCall, ptr: int, length: int) -> int:
+    """``abi_agents_call.call``: ``{agent, query, conversation_id}`` -> the agent's answer."""
     req = require_object(read_json(call, ptr, length), "agent", "query")
     agent = allowed_name(call, "agents.call", "agents", req["agent"], open_when_unset=True)
     if not isinstance(req["query"], str):
