@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +74,7 @@ class LoadedPlugin:
 
 @dataclass
 class PluginStats:
-    """Calls through one bound plugin, and its failures by error code."""
+    """Totals over the calls through one bound plugin (failures also by error code)."""
 
     calls: int = 0
     errors: int = 0
@@ -208,12 +208,7 @@ class Plugin:
         own = self._lifecycle_json("abi_metrics") or {}
         with self._stats_lock:
             host = {
-                "calls": self.stats.calls,
-                "errors": self.stats.errors,
-                "errors_by_code": dict(self.stats.errors_by_code),
-                "fuel": self.stats.fuel,
-                "wall_us": self.stats.wall_us,
-                "host_calls": self.stats.host_calls,
+                **asdict(self.stats),
                 "instances_created": self.pool.created,
                 "instances_retired": self.pool.retired,
             }
