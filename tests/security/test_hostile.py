@@ -94,28 +94,30 @@ def test_contained_by_the_cli(cli_runs: dict[str, Any], case: str) -> None:
     assert done.stdout == b""
 
 
+def _call_error(sandbox: Sandbox, case: str) -> AbiError:
+    """The error a call of ``case`` ends with (every capability granted, empty input)."""
+    plugin = sandbox.bind(sandbox.load_bundle(Bundle.from_path(HOSTILE / case)))
+    try:
+        with pytest.raises(AbiError) as info:
+            plugin.call(b"")
+    finally:
+        plugin.close()
+    return info.value
+
+
 def test_call_failures_report_usage(sandbox: Sandbox) -> None:
-    loaded = sandbox.load_bundle(Bundle.from_path(HOSTILE / "host_call_flood"))
-    plugin = sandbox.bind(loaded)
-    with pytest.raises(AbiError) as info:
-        plugin.call(b"")
-    usage = getattr(info.value, "usage", None)
+    usage = getattr(_call_error(sandbox, "host_call_flood"), "usage", None)
     assert usage is not None and usage.host_calls == 1001
 
 
 def test_memory_bomb_stays_under_its_cap(sandbox: Sandbox) -> None:
-    loaded = sandbox.load_bundle(Bundle.from_path(HOSTILE / "memory_bomb"))
-    with pytest.raises(AbiError) as info:
-        sandbox.bind(loaded).call(b"")
-    usage = getattr(info.value, "usage", None)
+    usage = getattr(_call_error(sandbox, "memory_bomb"), "usage", None)
     assert usage is not None and usage.memory_bytes <= 16 * 1024 * 1024
 
 
 def test_denied_case_runs_when_granted(sandbox: Sandbox) -> None:
-    loaded = sandbox.load_bundle(Bundle.from_path(HOSTILE / "denied_capability"))
-    with pytest.raises(AbiError) as info:
-        sandbox.bind(loaded).call(b"")
-    assert info.value.code == "plugin.guest_error"  # no kv store here: the host says why
+    error = _call_error(sandbox, "denied_capability")
+    assert error.code == "plugin.guest_error"  # no kv store here: the host says why
 
 
 def test_committed_modules_match_their_sources() -> None:
