@@ -122,6 +122,16 @@ class OpenCLDevice:
         )
         return out
 
+    def _operands(self, program: Any, q: np.ndarray, x: np.ndarray, mode: int) -> tuple[Any, ...]:
+        """Buffers of the queries, the vectors and their norms (for l2 and cosine)."""
+        qb, xb = self._in(q), self._in(x)
+        return (
+            qb,
+            xb,
+            self._norms(program, qb, q.shape[0], q.shape[1], mode),
+            self._norms(program, xb, x.shape[0], x.shape[1], mode),
+        )
+
     def _enqueue_block(
         self,
         program: Any,
@@ -165,13 +175,7 @@ class OpenCLDevice:
         mode = _MODES[metric]
         with self._lock:
             program = self._dist_program(q.dtype == np.float16)
-            qb, xb = self._in(q), self._in(x)
-            bufs = (
-                qb,
-                xb,
-                self._norms(program, qb, nq, d, mode),
-                self._norms(program, xb, nx, d, mode),
-            )
+            bufs = self._operands(program, q, x, mode)
             ob = self._out(out)
             self._enqueue_block(program, bufs, ob, nq=nq, nx=nx, d=d, x0=0, ldo=nx, mode=mode)
             self._sync((out, ob))
@@ -195,13 +199,7 @@ class OpenCLDevice:
         with self._lock:
             program = self._dist_program(q.dtype == np.float16)
             topk_program = self.programs.get("topk", (f"-DMAXK={MAXK}",))
-            qb, xb = self._in(q), self._in(x)
-            bufs = (
-                qb,
-                xb,
-                self._norms(program, qb, nq, d, mode),
-                self._norms(program, xb, nx, d, mode),
-            )
+            bufs = self._operands(program, q, x, mode)
             scratch = self._scratch_buffer("knn", 4 * nq * chunk)
             vb, ib = self._out(vals), self._out(idx)
             for c in range(n_chunks):
@@ -354,32 +352,56 @@ class OpenCLDevice:
         vectors = math.ceil(n / 8)
         return max(1, math.ceil(vectors / (64 * max(self.info.compute_units, 1))))
 
+    def _launch(self, program: str, kernel: str, gsize: tuple[int, ...], *args: Any) -> None:
+        """Run ``kernel`` of ``program`` over ``gsize`` and wait for its results: numpy
+        arrays become input buffers, :class:`_Written` arrays buffers whose results land
+        back in them; other arguments (numpy scalars) are passed as they are."""
+        with self._lock:
+            compiled = self.programs.get(program)
+            written: list[tuple[np.ndarray, Any]] = []
+            kernel_args: list[Any] = []
+            for arg in args:
+                if isinstance(arg, _Written):
+                    buf = self._out(arg.array)
+                    written.append((arg.array, buf))
+                    kernel_args.append(buf)
+                elif isinstance(arg, np.ndarray):
+                    kernel_args.append(self._in(arg))
+                else:
+                    kernel_args.append(arg)
+            getattr(compiled, kernel)(self.queue, gsize, None, *kernel_args)
+            self._sync(*written)
+
+    def _elementwise(
+        self, kernel: str, n: int, arrays: tuple[Any, ...], scalars: tuple[float, ...] = ()
+    ) -> None:
+        """Launch an elementwise kernel over ``n`` floats; its arguments are ``arrays``,
+        ``n``, the float8 vectors per work-item, then ``scalars`` as float32."""
+        per = self._per(n)
+        self._launch(
+            "elementwise",
+            kernel,
+            (math.ceil(n / (8 * per)),),
+            *arrays,
+            np.int32(n),
+            np.int32(per),
+            *(np.float32(value) for value in scalars),
+        )
+
     def activation(self, name: str, x: np.ndarray) -> np.ndarray:
         out = np.empty_like(x)
-        n = x.size
-        if n == 0:
-            return out
-        kernel = "tanh_map" if name == "tanh" else name
-        per = self._per(n)
-        with self._lock:
-            program = self.programs.get("elementwise")
-            xb, ob = self._in(x), self._out(out)
-            getattr(program, kernel)(
-                self.queue, (math.ceil(n / (8 * per)),), None, xb, ob, np.int32(n), np.int32(per)
-            )
-            self._sync((out, ob))
+        if x.size:
+            kernel = "tanh_map" if name == "tanh" else name
+            self._elementwise(kernel, x.size, (x, _Written(out)))
         return out
 
     def softmax(self, rows: np.ndarray) -> np.ndarray:
         out = np.empty_like(rows)
         r, n = rows.shape
-        if out.size == 0:
-            return out
-        with self._lock:
-            program = self.programs.get("rowwise")
-            xb, ob = self._in(rows), self._out(out)
-            program.softmax_rows(self.queue, (r,), None, xb, ob, np.int32(r), np.int32(n))
-            self._sync((out, ob))
+        if out.size:
+            self._launch(
+                "rowwise", "softmax_rows", (r,), rows, _Written(out), np.int32(r), np.int32(n)
+            )
         return out
 
     def layer_norm(
@@ -387,24 +409,19 @@ class OpenCLDevice:
     ) -> np.ndarray:
         out = np.empty_like(rows)
         r, n = rows.shape
-        if out.size == 0:
-            return out
-        with self._lock:
-            program = self.programs.get("rowwise")
-            xb, ob = self._in(rows), self._out(out)
-            program.layer_norm_rows(
-                self.queue,
+        if out.size:
+            self._launch(
+                "rowwise",
+                "layer_norm_rows",
                 (r,),
-                None,
-                xb,
-                ob,
-                self._in(gamma),
-                self._in(beta),
+                rows,
+                _Written(out),
+                gamma,
+                beta,
                 np.int32(r),
                 np.int32(n),
                 np.float32(eps),
             )
-            self._sync((out, ob))
         return out
 
     # -- k-means and optimizers ---------------------------------------------------------
@@ -418,22 +435,18 @@ class OpenCLDevice:
         offsets = np.zeros(k + 1, np.int32)
         np.cumsum(counts, out=offsets[1:])
         out = np.empty_like(previous)
-        with self._lock:
-            program = self.programs.get("kmeans")
-            ob = self._out(out)
-            program.kmeans_update(
-                self.queue,
-                (k, math.ceil(d / 8)),
-                None,
-                self._in(data),
-                self._in(order),
-                self._in(offsets),
-                self._in(previous),
-                ob,
-                np.int32(k),
-                np.int32(d),
-            )
-            self._sync((out, ob))
+        self._launch(
+            "kmeans",
+            "kmeans_update",
+            (k, math.ceil(d / 8)),
+            data,
+            order,
+            offsets,
+            previous,
+            _Written(out),
+            np.int32(k),
+            np.int32(d),
+        )
         return out, counts
 
     def sgd_momentum(
@@ -446,27 +459,13 @@ class OpenCLDevice:
         momentum: float,
         weight_decay: float,
     ) -> None:
-        n = param.size
-        if n == 0:
-            return
-        per = self._per(n)
-        with self._lock:
-            program = self.programs.get("elementwise")
-            pb, vb = self._out(param), self._out(velocity)
-            program.sgd_momentum(
-                self.queue,
-                (math.ceil(n / (8 * per)),),
-                None,
-                pb,
-                self._in(grad),
-                vb,
-                np.int32(n),
-                np.int32(per),
-                np.float32(lr),
-                np.float32(momentum),
-                np.float32(weight_decay),
+        if param.size:
+            self._elementwise(
+                "sgd_momentum",
+                param.size,
+                (_Written(param), grad, _Written(velocity)),
+                (lr, momentum, weight_decay),
             )
-            self._sync((param, pb), (velocity, vb))
 
     def adam(
         self,
@@ -482,32 +481,20 @@ class OpenCLDevice:
         eps: float,
         weight_decay: float,
     ) -> None:
-        n = param.size
-        if n == 0:
-            return
-        per = self._per(n)
-        with self._lock:
-            program = self.programs.get("elementwise")
-            pb, mb, vb = self._out(param), self._out(m), self._out(v)
-            program.adam(
-                self.queue,
-                (math.ceil(n / (8 * per)),),
-                None,
-                pb,
-                self._in(grad),
-                mb,
-                vb,
-                np.int32(n),
-                np.int32(per),
-                np.float32(lr),
-                np.float32(beta1),
-                np.float32(beta2),
-                np.float32(eps),
-                np.float32(weight_decay),
-                np.float32(1.0 - beta1**step),
-                np.float32(1.0 - beta2**step),
+        if param.size:
+            self._elementwise(
+                "adam",
+                param.size,
+                (_Written(param), grad, _Written(m), _Written(v)),
+                (lr, beta1, beta2, eps, weight_decay, 1.0 - beta1**step, 1.0 - beta2**step),
             )
-            self._sync((param, pb), (m, mb), (v, vb))
+
+
+@dataclass(frozen=True)
+class _Written:
+    """A kernel argument the kernel writes: its result is copied back into ``array``."""
+
+    array: np.ndarray
 
 
 def _merge(
