@@ -13,6 +13,11 @@ import threading
 from pathlib import Path
 
 
+def _usage(values: dict[str, bytes]) -> tuple[int, int]:
+    """``(number of keys, total bytes of keys and values)`` of one plugin's values."""
+    return len(values), sum(len(k.encode()) + len(v) for k, v in values.items())
+
+
 class MemoryKeyValueStore:
     """Thread-safe, in-process values; lost when the process ends."""
 
@@ -35,7 +40,7 @@ class MemoryKeyValueStore:
     def stats(self, tenant_id: str, plugin: str) -> tuple[int, int]:
         with self._lock:
             values = self._data.get((tenant_id, plugin), {})
-            return len(values), sum(len(k.encode()) + len(v) for k, v in values.items())
+            return _usage(values)
 
 
 class FileKeyValueStore:
@@ -85,4 +90,4 @@ class FileKeyValueStore:
     def stats(self, tenant_id: str, plugin: str) -> tuple[int, int]:
         with self._lock:
             values = self._load(tenant_id, plugin)
-            return len(values), sum(len(k.encode()) + len(v) for k, v in values.items())
+            return _usage(values)
