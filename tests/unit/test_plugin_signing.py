@@ -29,6 +29,12 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.fixture
+def packed(folder: Path) -> bytes:
+    """The folder as a bundle signed by a fresh key."""
+    return Bundle.from_folder(folder).pack(generate_key())
+
+
 def _rezip(data: bytes, change: dict[str, bytes | None]) -> bytes:
     source = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
@@ -56,27 +62,24 @@ def test_packing_is_deterministic(folder: Path) -> None:
 
 
 @pytest.mark.parametrize("member", ["plugin.wasm", "plugin.toml"])
-def test_tampered_content_fails(folder: Path, member: str) -> None:
-    data = Bundle.from_folder(folder).pack(generate_key())
+def test_tampered_content_fails(packed: bytes, member: str) -> None:
     changed = MODULE + b"\x00" if member == "plugin.wasm" else MANIFEST + b"# changed\n"
     with pytest.raises(SignatureInvalid):
-        verify_integrity(Bundle.from_bytes(_rezip(data, {member: changed})))
+        verify_integrity(Bundle.from_bytes(_rezip(packed, {member: changed})))
 
 
-def test_signature_by_another_key_fails(folder: Path) -> None:
-    data = Bundle.from_folder(folder).pack(generate_key())
-    sig = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("signature.json"))
+def test_signature_by_another_key_fails(packed: bytes) -> None:
+    sig = json.loads(zipfile.ZipFile(io.BytesIO(packed)).read("signature.json"))
     sig["publisher"] = public_key_id(generate_key())
     with pytest.raises(SignatureInvalid):
         verify_integrity(
-            Bundle.from_bytes(_rezip(data, {"signature.json": json.dumps(sig).encode()}))
+            Bundle.from_bytes(_rezip(packed, {"signature.json": json.dumps(sig).encode()}))
         )
 
 
-def test_unknown_publisher(folder: Path) -> None:
-    bundle = Bundle.from_bytes(Bundle.from_folder(folder).pack(generate_key()))
+def test_unknown_publisher(packed: bytes) -> None:
     with pytest.raises(UnknownPublisher):
-        verify(bundle, [public_key_id(generate_key())])
+        verify(Bundle.from_bytes(packed), [public_key_id(generate_key())])
 
 
 def test_unsigned_bundle_fails_verification(folder: Path) -> None:
@@ -93,10 +96,9 @@ def test_unsigned_bundle_fails_verification(folder: Path) -> None:
         {"signature.json": b"{not json"},
     ],
 )
-def test_malformed_bundles(folder: Path, change: dict[str, bytes | None]) -> None:
-    data = Bundle.from_folder(folder).pack(generate_key())
+def test_malformed_bundles(packed: bytes, change: dict[str, bytes | None]) -> None:
     with pytest.raises(BundleMalformed):
-        Bundle.from_bytes(_rezip(data, change))
+        Bundle.from_bytes(_rezip(packed, change))
 
 
 def test_not_a_zip() -> None:
