@@ -8,9 +8,10 @@ and ratios and never passes or fails on wall time. The full-size run is `abi ben
 
 from __future__ import annotations
 
-import json
 import sys
 
+from abi.cli.bench import report
+from abi.cli.bench_compute import COMPUTE_TITLE
 from abi.compute.benchmark import run_benchmark
 
 
@@ -18,11 +19,7 @@ def main(argv: list[str]) -> int:
     figures = run_benchmark(
         queries=200, vectors=20_000, dim=384, gemm_size=512, rounds=3, embed_sentences=64
     )
-    if "--json" in argv:
-        print(json.dumps(figures, indent=2, sort_keys=True))
-    else:
-        for key, value in figures.items():
-            print(f"{key:34} {value}")
+    report(COMPUTE_TITLE, figures, as_json="--json" in argv, float_format=".4g")
     return 0
 
 

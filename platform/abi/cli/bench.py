@@ -26,15 +26,17 @@ def bench(ctx: click.Context) -> None:
         ctx.invoke(command)
 
 
-def report(title: str, figures: dict[str, Any], *, as_json: bool) -> None:
-    """Print benchmark figures: JSON, or ``title`` over an aligned key/value table."""
+def report(title: str, figures: dict[str, Any], *, as_json: bool, float_format: str = "") -> None:
+    """Print benchmark figures: JSON, or ``title`` over an aligned key/value table (floats
+    shown with ``float_format``, e.g. ``".4g"``; as ``str`` by default)."""
     if as_json:
         emit_json(figures)
         return
     click.echo(title)
     width = max(len(key) for key in figures)
     for key, value in figures.items():
-        click.echo(f"  {key.ljust(width)}  {value}")
+        shown = format(value, float_format) if isinstance(value, float) else value
+        click.echo(f"  {key.ljust(width)}  {shown}")
 
 
 PLUGINS_TITLE = "plugins (100-byte echo; medians of alternating rounds)"

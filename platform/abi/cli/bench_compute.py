@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from abi.cli.common import emit_json, handle_errors
+from abi.cli.bench import report
+from abi.cli.common import handle_errors
+
+COMPUTE_TITLE = "compute (medians of alternating rounds; same data for both sides)"
 
 
 @click.command("compute")
@@ -30,37 +34,10 @@ from abi.cli.common import emit_json, handle_errors
     help="Kernel and calibration cache (default: ~/.cache/abi/compute).",
 )
 @handle_errors
-def compute(
-    *,
-    as_json: bool = False,
-    queries: int = 1000,
-    vectors: int = 100_000,
-    dim: int = 384,
-    k: int = 10,
-    gemm_size: int = 1024,
-    rounds: int = 3,
-    embed_sentences: int = 256,
-    cache_dir: Path | None = None,
-) -> None:
+def compute(*, as_json: bool = False, **options: Any) -> None:
     """Exact kNN, distances and GEMM on the first OpenCL device vs numpy, and embedding
     throughput (MiniLM at batch 32, against sentence-transformers when installed)."""
     from abi.compute.benchmark import run_benchmark
 
-    figures = run_benchmark(
-        queries=queries,
-        vectors=vectors,
-        dim=dim,
-        k=k,
-        gemm_size=gemm_size,
-        rounds=rounds,
-        embed_sentences=embed_sentences,
-        cache_dir=cache_dir,
-    )
-    if as_json:
-        emit_json(figures)
-        return
-    click.echo("compute (medians of alternating rounds; same data for both sides)")
-    width = max(len(key) for key in figures)
-    for key, value in figures.items():
-        shown = f"{value:.4g}" if isinstance(value, float) else value
-        click.echo(f"  {key.ljust(width)}  {shown}")
+    figures = run_benchmark(**options)  # the options are run_benchmark's keyword arguments
+    report(COMPUTE_TITLE, figures, as_json=as_json, float_format=".4g")
