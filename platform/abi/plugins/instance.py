@@ -173,25 +173,30 @@ class Instance:
         base = rawcall.memory_data(self.ctx, self._mem_addr) or 0
         return base, rawcall.memory_data_size(self.ctx, self._mem_addr)
 
-    def read(self, ptr: int, length: int) -> bytes:
-        """Copy ``length`` bytes of guest memory at ``ptr``; out of bounds is ``bad_argument``."""
+    def _base_for(self, ptr: int, length: int) -> int:
+        """The host address of guest memory ``[ptr, ptr+length)``, checked to be in bounds."""
         base, size = self._memory()
         if ptr < 0 or length < 0 or ptr + length > size:
             raise HostFailure("bad_argument", "pointer and length are outside guest memory")
+        return base
+
+    def read(self, ptr: int, length: int) -> bytes:
+        """Copy ``length`` bytes of guest memory at ``ptr``; out of bounds is ``bad_argument``."""
+        base = self._base_for(ptr, length)
         return ctypes.string_at(base + ptr, length) if length else b""
 
     def write(self, ptr: int, data: bytes) -> None:
         """Copy ``data`` into guest memory at ``ptr``; out of bounds is ``bad_argument``."""
-        base, size = self._memory()
-        if ptr < 0 or ptr + len(data) > size:
-            raise HostFailure("bad_argument", "pointer and length are outside guest memory")
-        ctypes.memmove(base + ptr, data, len(data))
+        ctypes.memmove(self._base_for(ptr, len(data)) + ptr, data, len(data))
 
     def give(self, data: bytes) -> int:
         """Copy ``data`` into fresh guest memory (``abi_alloc``); the packed success result."""
+        return self._give(data, error=False)
+
+    def _give(self, data: bytes, *, error: bool) -> int:
         ptr = self._guest_alloc(len(data), self._host_args, self._host_args_addr)
         self.write(ptr, data)
-        return pack_result(ptr, len(data))
+        return pack_result(ptr, len(data), error=error)
 
     def _guest_alloc(self, size: int, args: Any, args_addr: int) -> int:
         if size == 0:
@@ -266,7 +271,8 @@ class Instance:
         rawcall.set_epoch_deadline(self.ctx, self._ticks)
         self._start_clock()
 
-    def _usage(self, bytes_in: int, bytes_out: int) -> Usage:
+    def _usage(self, bytes_in: int) -> Usage:
+        bytes_out = self.limits.output_bytes - self.output_left
         fuel = self.limits.fuel - rawcall.fuel_left(self.ctx, self._fuel_slot)
         return Usage(
             fuel=fuel,
@@ -299,13 +305,9 @@ class Instance:
                 self.retired = True
             if self.abort is None and self.denied_calls and exc.code == "plugin.guest_error":
                 exc.code = "plugin.capability_denied"  # type: ignore[misc]
-            exc.usage = self._usage(len(data), self.limits.output_bytes - self.output_left)
+            exc.usage = self._usage(len(data))
             raise
-        return CallResult(
-            output,
-            self._usage(len(data), self.limits.output_bytes - self.output_left),
-            tuple(self.chunks),
-        )
+        return CallResult(output, self._usage(len(data)), tuple(self.chunks))
 
     def _run(self, func_addr: int, data: bytes) -> bytes:
         args = self._args
@@ -452,9 +454,7 @@ class Instance:
     def _failure(self, result_kind: str | None, failure: HostFailure) -> int | None:
         if result_kind == "i64":
             body = json.dumps({"code": failure.code, "message": failure.message}).encode()
-            ptr = self._guest_alloc(len(body), self._host_args, self._host_args_addr)
-            self.write(ptr, body)
-            return pack_result(ptr, len(body), error=True)
+            return self._give(body, error=True)
         if result_kind == "i32":
             return failure.status
         return None
