@@ -24,12 +24,14 @@ from abi.runtime import Platform
 from abi.security import ALL_SCOPES
 from abi.server import middleware, schema_cache
 from abi.server.context import PLATFORM_KEY
+from abi.server.openapi import AbiOpenAPIProvider
 from abi.server.routes import (
     admin,
     agents,
     audit,
     clients,
     compute,
+    docs,
     health,
     metrics,
     oauth,
@@ -50,6 +52,7 @@ BLUEPRINTS: list[Blueprint] = [
     clients.blueprint,
     audit.blueprint,
     ws.blueprint,
+    docs.blueprint,
     traces.blueprint,
     performance.blueprint,
     admin.blueprint,
@@ -67,7 +70,7 @@ API_PREFIX = "/api/v1"
 
 def create_app(platform: Platform) -> Quart:
     """A Quart app serving ``platform`` (which the caller starts and stops)."""
-    app = Quart("abi")
+    app = Quart("abi", static_folder=None)
     app.extensions[PLATFORM_KEY] = platform
     server = platform.settings.server
     app.config["MAX_CONTENT_LENGTH"] = server.max_body_bytes
@@ -76,11 +79,12 @@ def create_app(platform: Platform) -> Quart:
     QuartSchema(
         app,
         openapi_path=f"{API_PREFIX}/openapi.json",
-        swagger_ui_path=f"{API_PREFIX}/docs",
+        swagger_ui_path=None,
         redoc_ui_path=None,
         scalar_ui_path=None,
         info=Info(title="Abi API", version=__version__),
         conversion_preference="pydantic",
+        openapi_provider_class=AbiOpenAPIProvider,
         security_schemes={
             "oauth2": {
                 "type": "oauth2",
