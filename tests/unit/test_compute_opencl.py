@@ -3,6 +3,7 @@ shapes including awkward ones (size 1, odd sizes, non-multiples of the kernels' 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from abi.compute import Compute
 from abi.compute import reference as ref
-from abi.compute.device import Tuning
+from abi.compute.device import OpenCLDevice, Tuning
 from abi.compute.devices import discover
 
 if not discover():
@@ -32,6 +33,20 @@ def compute(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Compute]:
 
 def _rand(rng: np.random.Generator, *shape: int) -> np.ndarray:
     return rng.standard_normal(shape).astype(np.float32)
+
+
+@contextlib.contextmanager
+def _gpu_tuned(compute: Compute) -> Iterator[OpenCLDevice]:
+    """The first device running the GPU kernel variants (small distance blocks, local-memory
+    GEMM tiles) inside the block, its own tuning again after it."""
+    dispatcher = compute.dispatcher
+    assert dispatcher is not None
+    dev = dispatcher.devices[0]
+    previous, dev.tuning = dev.tuning, Tuning(distance_block=(4, 2, 2), gemm_variant="tiled")
+    try:
+        yield dev
+    finally:
+        dev.tuning = previous
 
 
 @pytest.mark.parametrize("metric", ["l2", "ip", "cosine"])
@@ -123,17 +138,10 @@ def test_gemm_transposes(compute: Compute) -> None:
 
 @pytest.mark.parametrize(("m", "n", "k"), GEMM_SHAPES)
 def test_gpu_tiled_gemm_variant_is_correct(compute: Compute, m: int, n: int, k: int) -> None:
-    dispatcher = compute.dispatcher
-    assert dispatcher is not None
-    dev = dispatcher.devices[0]
     rng = np.random.default_rng(m + n + k)
     a, b = _rand(rng, m, k), _rand(rng, k, n)
-    previous = dev.tuning
-    dev.tuning = Tuning(distance_block=previous.distance_block, gemm_variant="tiled")
-    try:
+    with _gpu_tuned(compute) as dev:
         got = dev.gemm(a, b, alpha=1.0, beta=0.0, c=None, trans_b=False)
-    finally:
-        dev.tuning = previous
     np.testing.assert_allclose(got, a @ b, rtol=1e-4, atol=1e-4)
 
 
@@ -221,16 +229,10 @@ def test_compiled_programs_are_reused_from_the_disk_cache(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(("nq", "nx", "d"), SHAPES)
 def test_gpu_distance_blocks_are_correct(compute: Compute, nq: int, nx: int, d: int) -> None:
-    dispatcher = compute.dispatcher
-    assert dispatcher is not None
-    dev = dispatcher.devices[0]
     rng = np.random.default_rng(nq + nx + d)
     q, x = _rand(rng, nq, d), _rand(rng, nx, d)
-    previous, dev.tuning = dev.tuning, Tuning(distance_block=(4, 2, 2), gemm_variant="tiled")
-    try:
+    with _gpu_tuned(compute) as dev:
         got = dev.distances(q, x, "cosine")
         _, idx = dev.knn(q, x, 3, "l2")
-    finally:
-        dev.tuning = previous
     np.testing.assert_allclose(got, ref.distances(q, x, "cosine"), rtol=1e-4, atol=1e-4)
     np.testing.assert_array_equal(idx, ref.topk(ref.distances(q, x, "l2"), 3, False)[1])
