@@ -9,7 +9,22 @@ from abi.errors import InvalidInput
 from abi.neural.layers import Parameter
 
 
-class SGD:
+class _Optimizer:
+    """What every optimizer holds: the compute backend, the parameters, the learning rate."""
+
+    def __init__(self, compute: Compute, params: dict[str, Parameter], lr: float) -> None:
+        if lr <= 0:
+            raise InvalidInput("the learning rate must be positive")
+        self.compute = compute
+        self.params = params
+        self.lr = lr
+
+    def _zeros(self) -> dict[str, np.ndarray]:
+        """Per-parameter optimizer state, zero-initialized with each parameter's shape."""
+        return {name: np.zeros_like(p.value) for name, p in self.params.items()}
+
+
+class SGD(_Optimizer):
     """Stochastic gradient descent with (heavy-ball) momentum and L2 weight decay."""
 
     def __init__(
@@ -21,14 +36,12 @@ class SGD:
         momentum: float = 0.9,
         weight_decay: float = 0.0,
     ) -> None:
-        if lr <= 0:
-            raise InvalidInput("the learning rate must be positive")
-        self.compute = compute
-        self.params = params
-        self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
-        self.velocity = {name: np.zeros_like(p.value) for name, p in params.items()}
+        super().__init__(compute, params, lr)
+        self.momentum, self.weight_decay = momentum, weight_decay
+        self.velocity = self._zeros()
 
     def step(self) -> None:
+        """Update every parameter in place from its gradient."""
         for name, p in self.params.items():
             self.compute.sgd_momentum_step(
                 p.value,
@@ -40,7 +53,7 @@ class SGD:
             )
 
 
-class Adam:
+class Adam(_Optimizer):
     """Adam with decoupled weight decay (AdamW when ``weight_decay`` > 0)."""
 
     def __init__(
@@ -54,17 +67,14 @@ class Adam:
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        if lr <= 0:
-            raise InvalidInput("the learning rate must be positive")
-        self.compute = compute
-        self.params = params
-        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        super().__init__(compute, params, lr)
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
         self.weight_decay = weight_decay
         self.t = 0
-        self.m = {name: np.zeros_like(p.value) for name, p in params.items()}
-        self.v = {name: np.zeros_like(p.value) for name, p in params.items()}
+        self.m, self.v = self._zeros(), self._zeros()
 
     def step(self) -> None:
+        """Update every parameter in place from its gradient (one more Adam step)."""
         self.t += 1
         for name, p in self.params.items():
             self.compute.adam_step(
