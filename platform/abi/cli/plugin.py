@@ -17,7 +17,7 @@ import click
 from abi.cli.common import data_dir_option, emit_json, handle_errors, settings_from
 from abi.errors import InvalidInput
 from abi.plugins.bundle import BUNDLE_SUFFIX, SIGNATURE_NAME, Bundle, verify, verify_integrity
-from abi.plugins.errors import PluginCallError
+from abi.plugins.errors import GrantInvalid, PluginCallError
 from abi.plugins.host.base import HostServices
 from abi.plugins.kvstore import FileKeyValueStore, MemoryKeyValueStore
 from abi.plugins.sandbox import Sandbox
@@ -46,10 +46,9 @@ def _load_bundle(path: Path, max_module_bytes: int, trusted: tuple[str, ...]) ->
 def _grants(requested: set[str], grant: tuple[str, ...], deny: tuple[str, ...]) -> list[str]:
     for name in (*grant, *deny):
         if name not in requested:
-            raise InvalidInput(
+            raise GrantInvalid(
                 f"capability {name!r} is not requested by this plugin "
-                f"(it requests: {', '.join(sorted(requested)) or 'none'})",
-                code="plugin.grant_invalid",
+                f"(it requests: {', '.join(sorted(requested)) or 'none'})"
             )
     chosen = set(grant) if grant else set(requested)
     return sorted(chosen - set(deny))

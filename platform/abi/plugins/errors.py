@@ -70,6 +70,12 @@ class UnknownPublisher(PluginInvalid):
     code = "plugin.unknown_publisher"
 
 
+class GrantInvalid(PluginInvalid):
+    """A grant names a capability the plugin does not request, or widens its parameters."""
+
+    code = "plugin.grant_invalid"
+
+
 class ConfigInvalid(PluginInvalid):
     """A tenant's config values do not match the plugin's ``config_schema``."""
 

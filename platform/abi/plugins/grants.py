@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from abi.errors import InvalidInput
+from abi.plugins.errors import GrantInvalid
 from abi.plugins.manifest import Manifest
 
 GrantSpec = Mapping[str, Mapping[str, Any]] | Iterable[str] | None
@@ -16,24 +16,19 @@ def _narrow(capability: str, asked: Mapping[str, Any], given: Mapping[str, Any])
     params = dict(asked)
     for key, value in given.items():
         if key not in asked:
-            raise InvalidInput(
-                f"grant of {capability!r}: parameter {key!r} was not requested by the plugin",
-                code="plugin.grant_invalid",
+            raise GrantInvalid(
+                f"grant of {capability!r}: parameter {key!r} was not requested by the plugin"
             )
         requested = asked[key]
         if isinstance(requested, list):
             if not isinstance(value, list) or not set(value) <= set(requested):
-                raise InvalidInput(
-                    f"grant of {capability!r}: {key} must be a subset of {requested}",
-                    code="plugin.grant_invalid",
+                raise GrantInvalid(
+                    f"grant of {capability!r}: {key} must be a subset of {requested}"
                 )
         elif isinstance(requested, int) and (
             not isinstance(value, int) or value > requested or value <= 0
         ):
-            raise InvalidInput(
-                f"grant of {capability!r}: {key} must be 1..{requested}",
-                code="plugin.grant_invalid",
-            )
+            raise GrantInvalid(f"grant of {capability!r}: {key} must be 1..{requested}")
         params[key] = value
     return params
 
@@ -49,10 +44,9 @@ def resolve_grants(manifest: Manifest, granted: GrantSpec) -> dict[str, dict[str
     result: dict[str, dict[str, Any]] = {}
     for name, params in given.items():
         if name not in manifest.capabilities:
-            raise InvalidInput(
+            raise GrantInvalid(
                 f"capability {name!r} is not requested by {manifest.name}; requested: "
-                f"{', '.join(sorted(manifest.capabilities)) or 'none'}",
-                code="plugin.grant_invalid",
+                f"{', '.join(sorted(manifest.capabilities)) or 'none'}"
             )
         result[name] = _narrow(name, manifest.capabilities[name], params or {})
     return result
