@@ -1,12 +1,15 @@
-"""The server's baseline behaviour over a real Hypercorn on loopback: health, request ids and
-JSON errors for every failure."""
+"""The server's baseline behaviour over a real Hypercorn on loopback: health, request ids,
+the access log and JSON errors for every failure."""
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
 
 def _error(response: httpx.Response) -> dict[str, Any]:
@@ -51,6 +54,24 @@ def test_request_id_from_the_client_is_echoed(live_server: Any) -> None:
     response = httpx.get(f"{live_server.url}/api/v1/nowhere", headers={"X-Request-ID": "abc-123"})
     assert response.headers["X-Request-ID"] == "abc-123"
     assert _error(response)["request_id"] == "abc-123"
+
+
+def test_access_log_line_names_the_request_and_trace_ids(
+    live_server: Any, tenant_factory: Callable[[str], Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    acme = tenant_factory("acme")
+    headers = {**acme.headers(), "X-Request-ID": "log-42"}
+    with caplog.at_level(logging.INFO, logger="abi.access"):
+        response = httpx.get(f"{live_server.url}/api/v1/clients", headers=headers)
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "abi.access"]
+    entry = next(line for line in lines if line["request_id"] == "log-42")
+    assert len(response.headers["X-Trace-ID"]) == 32
+    assert entry["trace_id"] == response.headers["X-Trace-ID"]
+    assert (entry["path"], entry["status"], entry["tenant"]) == (
+        "/api/v1/clients",
+        200,
+        acme.tenant_id,
+    )
 
 
 def test_unknown_route_is_json_404(live_server: Any) -> None:

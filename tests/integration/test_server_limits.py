@@ -83,6 +83,15 @@ def test_cors_allows_the_configured_origin_only(live_server: Any) -> None:
     assert "Access-Control-Allow-Origin" not in denied.headers
 
 
+def test_cors_exposes_the_request_and_trace_ids(live_server: Any) -> None:
+    response = httpx.get(
+        f"{live_server.url}/api/v1/health", headers={"Origin": "https://app.example"}
+    )
+    exposed = set(response.headers["Access-Control-Expose-Headers"].split(", "))
+    assert {"X-Request-ID", "X-Trace-ID"} <= exposed
+    assert all(name in response.headers for name in ("X-Request-ID", "X-Trace-ID"))
+
+
 def test_cors_preflight_lists_methods_and_headers(live_server: Any) -> None:
     response = httpx.options(
         f"{live_server.url}/api/v1/clients",

@@ -1,4 +1,5 @@
-"""CORS: allow the configured origins (``server.cors_origins``; ``*`` allows any)."""
+"""CORS: allow the configured origins (``server.cors_origins``; ``*`` allows any) and let
+their scripts read the request and trace id headers."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from quart import Quart, Response, request
 
 ALLOWED_HEADERS = "Authorization, Content-Type, X-API-Key, X-Request-ID"
 ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+EXPOSED_HEADERS = "X-Request-ID, X-Trace-ID, Retry-After"
 
 
 def install(app: Quart, origins: Sequence[str]) -> None:
@@ -22,7 +24,7 @@ def install(app: Quart, origins: Sequence[str]) -> None:
             return response
         response.headers["Access-Control-Allow-Origin"] = "*" if "*" in allowed else origin
         response.headers["Vary"] = "Origin"
-        response.headers["Access-Control-Expose-Headers"] = "X-Request-ID, Retry-After"
+        response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
         if request.method == "OPTIONS":
             response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
             response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS

@@ -1,4 +1,9 @@
-"""Request ids (``X-Request-ID`` in and out), the JSON access log and HTTP metrics."""
+"""Request ids (``X-Request-ID`` in and out), the JSON access log and HTTP metrics.
+
+The access log names the request's trace id too: the observability hook, installed after
+this one, sets ``X-Trace-ID`` on the response before this hook runs (Quart runs
+``after_request`` hooks in reverse order).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import uuid
 
 from quart import Quart, Response, g, request, websocket
 
+from abi.observability.http import TRACE_HEADER
 from abi.server.middleware.metrics import LATENCY, REQUESTS
 
 HEADER = "X-Request-ID"
@@ -47,11 +53,11 @@ def install(app: Quart, *, access_log: bool) -> None:
         REQUESTS.labels(rule, request.method, str(response.status_code)).inc()
         LATENCY.labels(rule, request.method).observe(elapsed)
         if access_log:
-            _log(request.method, request.path, response.status_code, elapsed)
+            _log(response, elapsed)
         return response
 
 
-def _log(method: str, path: str, status: int, elapsed: float) -> None:
+def _log(response: Response, elapsed: float) -> None:
     if not access_log.isEnabledFor(logging.INFO):
         return
     principal = g.get("abi_principal")
@@ -60,9 +66,10 @@ def _log(method: str, path: str, status: int, elapsed: float) -> None:
             {
                 "ts": round(time.time(), 3),
                 "request_id": request_id(),
-                "method": method,
-                "path": path,
-                "status": status,
+                "trace_id": response.headers.get(TRACE_HEADER),
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
                 "duration_ms": round(elapsed * 1000, 3),
                 "remote": request.remote_addr,
                 "tenant": getattr(principal, "tenant_id", None),
