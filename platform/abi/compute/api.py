@@ -167,10 +167,7 @@ class Compute:
         s = ref.as_matrix("scores", scores)
         _check_k(k)
         if s.size == 0:
-            width = min(k, s.shape[1])
-            return np.zeros((s.shape[0], width), np.float32), np.zeros(
-                (s.shape[0], width), np.int64
-            )
+            return _no_hits(s.shape[0], min(k, s.shape[1]))
         return self._run(  # type: ignore[no-any-return]
             "topk",
             float(s.size),
@@ -187,11 +184,7 @@ class Compute:
         qm, xm = _pair(q, x)
         _check_k(k)
         if xm.shape[0] == 0 or qm.shape[0] == 0:
-            width = min(k, xm.shape[0])
-            return (
-                np.zeros((qm.shape[0], width), np.float32),
-                np.zeros((qm.shape[0], width), np.int64),
-            )
+            return _no_hits(qm.shape[0], min(k, xm.shape[0]))
         work = 2.0 * qm.shape[0] * xm.shape[0] * qm.shape[1]
         return self._run(  # type: ignore[no-any-return]
             "knn",
@@ -252,15 +245,19 @@ class Compute:
         )
 
     def relu(self, x: npt.ArrayLike) -> F32:
+        """``max(x, 0)`` elementwise."""
         return self.activation("relu", x)
 
     def gelu(self, x: npt.ArrayLike) -> F32:
+        """Exact (erf) GELU elementwise."""
         return self.activation("gelu", x)
 
     def sigmoid(self, x: npt.ArrayLike) -> F32:
+        """``1 / (1 + exp(-x))`` elementwise."""
         return self.activation("sigmoid", x)
 
     def tanh(self, x: npt.ArrayLike) -> F32:
+        """Hyperbolic tangent elementwise."""
         return self.activation("tanh", x)
 
     def softmax(self, x: npt.ArrayLike) -> F32:
@@ -435,6 +432,11 @@ class Compute:
                 self._dispatcher.close()
             self._dispatcher = None
             self._dispatcher_ready = True
+
+
+def _no_hits(rows: int, width: int) -> tuple[F32, I64]:
+    """The (values, indices) of a top-k over nothing: zero-filled, ``rows x width``."""
+    return np.zeros((rows, width), np.float32), np.zeros((rows, width), np.int64)
 
 
 def _check_k(k: int) -> None:
