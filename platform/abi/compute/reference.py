@@ -63,12 +63,6 @@ def row_norms(x: F32) -> F32:
     return np.sqrt(squared).astype(np.float32)
 
 
-def normalize_rows(x: F32) -> F32:
-    """Rows scaled to unit length (zero rows stay zero)."""
-    norms = row_norms(x)
-    return (x / np.maximum(norms, _NORM_EPS)[:, None]).astype(np.float32)
-
-
 def inner_products(q: F32, x: F32) -> F32:
     """``q @ x.T``: (nq, d) x (nx, d) -> (nq, nx)."""
     return np.asarray(q @ x.T, dtype=np.float32)
