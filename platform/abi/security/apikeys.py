@@ -15,8 +15,9 @@ import sqlalchemy as sa
 
 from abi.errors import InvalidInput, NotFound, Unauthenticated
 from abi.security.clients import grantable_scopes
+from abi.security.credentials import Credential, check_name, fields_from_row
 from abi.security.hashing import hash_secret, new_id, verify_secret
-from abi.security.principal import Principal, Role, format_scopes
+from abi.security.principal import Principal, Role
 from abi.security.tables import api_keys
 from abi.store import Database, TenantScope
 from abi.store.types import utcnow
@@ -25,37 +26,20 @@ _KEY = re.compile(r"^abi_k_(k[0-9a-f]{24})_([A-Za-z0-9_-]{43})$")
 
 
 @dataclass(frozen=True)
-class ApiKey:
+class ApiKey(Credential):
+    """One API key (without its secret)."""
+
     key_id: str
-    tenant_id: str
-    name: str
-    role: Role
-    scopes: frozenset[str]
-    created_at: datetime
     expires_at: datetime | None
 
     def to_public(self) -> dict[str, object]:
-        return {
-            "key_id": self.key_id,
-            "tenant_id": self.tenant_id,
-            "name": self.name,
-            "role": self.role.value,
-            "scopes": format_scopes(self.scopes),
-            "created_at": self.created_at.isoformat(),
-            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
-        }
+        """The key without its secret hash, for listings."""
+        expires = self.expires_at.isoformat() if self.expires_at else None
+        return {"key_id": self.key_id, **self.public_fields(), "expires_at": expires}
 
 
 def _row_to_key(row: sa.RowMapping) -> ApiKey:
-    return ApiKey(
-        key_id=row["key_id"],
-        tenant_id=row["tenant_id"],
-        name=row["name"],
-        role=Role(row["role"]),
-        scopes=frozenset(row["scopes"].split()),
-        created_at=row["created_at"],
-        expires_at=row["expires_at"],
-    )
+    return ApiKey(key_id=row["key_id"], expires_at=row["expires_at"], **fields_from_row(row))
 
 
 class ApiKeyStore:
@@ -73,8 +57,7 @@ class ApiKeyStore:
         ttl_days: int | None = None,
     ) -> tuple[ApiKey, str]:
         """A new key record and the full key string (shown once)."""
-        if not name or len(name) > 128:
-            raise InvalidInput("API key name must be 1-128 characters", code="apikey.invalid_name")
+        check_name(name, "API key", "apikey.invalid_name")
         if ttl_days is not None and not 1 <= ttl_days <= 3650:
             raise InvalidInput("ttl_days must be between 1 and 3650", code="apikey.invalid_ttl")
         granted = grantable_scopes(role, scopes)
@@ -96,12 +79,9 @@ class ApiKeyStore:
                 api_keys,
                 {
                     "key_id": key_id,
-                    "name": name,
                     "secret_hash": hash_secret(secret),
-                    "role": role.value,
-                    "scopes": format_scopes(granted),
-                    "created_at": now,
                     "expires_at": record.expires_at,
+                    **record.columns(),
                 },
             )
         return record, f"abi_k_{key_id}_{secret}"

@@ -6,13 +6,13 @@ The secret is shown once, at creation; only its hash is stored.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import sqlalchemy as sa
 from authlib.oauth2.rfc6749 import ClientMixin
 from authlib.oauth2.rfc6749.util import scope_to_list
 
 from abi.errors import Forbidden, InvalidInput, NotFound
+from abi.security.credentials import Credential, check_name, fields_from_row
 from abi.security.hashing import hash_secret, new_id, new_secret, verify_secret
 from abi.security.principal import Role, format_scopes, parse_scopes
 from abi.security.tables import oauth_clients
@@ -24,16 +24,11 @@ AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 
 
 @dataclass(frozen=True)
-class Client(ClientMixin):  # type: ignore[misc]
+class Client(Credential, ClientMixin):  # type: ignore[misc]
     """One OAuth2 client as authlib's grants see it."""
 
     client_id: str
-    tenant_id: str
-    name: str
     secret_hash: str
-    role: Role
-    scopes: frozenset[str]
-    created_at: datetime
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -63,25 +58,12 @@ class Client(ClientMixin):  # type: ignore[misc]
 
     def to_public(self) -> dict[str, object]:
         """The client without its secret hash, for listings."""
-        return {
-            "client_id": self.client_id,
-            "tenant_id": self.tenant_id,
-            "name": self.name,
-            "role": self.role.value,
-            "scopes": format_scopes(self.scopes),
-            "created_at": self.created_at.isoformat(),
-        }
+        return {"client_id": self.client_id, **self.public_fields()}
 
 
 def _row_to_client(row: sa.RowMapping) -> Client:
     return Client(
-        client_id=row["client_id"],
-        tenant_id=row["tenant_id"],
-        name=row["name"],
-        secret_hash=row["secret_hash"],
-        role=Role(row["role"]),
-        scopes=frozenset(row["scopes"].split()),
-        created_at=row["created_at"],
+        client_id=row["client_id"], secret_hash=row["secret_hash"], **fields_from_row(row)
     )
 
 
@@ -122,8 +104,7 @@ class ClientStore:
         self, tenant_id: str, name: str, role: Role, scopes: str | None = None
     ) -> tuple[Client, str]:
         """A new client and its secret (returned once, never stored in clear)."""
-        if not name or len(name) > 128:
-            raise InvalidInput("client name must be 1-128 characters", code="client.invalid_name")
+        check_name(name, "client", "client.invalid_name")
         granted = grantable_scopes(role, scopes)
         secret = new_secret("abi_cs_")
         client = Client(
@@ -141,11 +122,8 @@ class ClientStore:
                 oauth_clients,
                 {
                     "client_id": client.client_id,
-                    "name": name,
                     "secret_hash": client.secret_hash,
-                    "role": role.value,
-                    "scopes": format_scopes(granted),
-                    "created_at": client.created_at,
+                    **client.columns(),
                 },
             )
         return client, secret
