@@ -3,7 +3,6 @@ signatures, and every import covered by a capability the manifest requests."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import wasmtime
@@ -32,13 +31,10 @@ class CompiledModule:
 
     manifest: Manifest
     sha256: str
-    size: int
     module: wasmtime.Module
     optional: frozenset[str]
     """Which optional lifecycle exports (abi_reset, abi_init, ...) the module has."""
-    imported_capabilities: frozenset[str]
     from_cache: bool
-    compile_ms: float
 
 
 def _sig(ty: wasmtime.FuncType) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -116,7 +112,6 @@ def compile_module(
     if not wasm.startswith(WASM_MAGIC):
         raise ModuleInvalid("not a WebAssembly module (no \\0asm header)")
     digest = sha256_hex(wasm)
-    start = time.perf_counter()
     try:
         if cache is None:
             module, from_cache = wasmtime.Module(engine, wasm), False
@@ -127,9 +122,5 @@ def compile_module(
         if "pooling allocator" in detail:  # valid Wasm, but over the instance slot size
             raise instantiation_error(detail, None) from exc
         raise ModuleInvalid(f"not a valid WebAssembly module: {detail or 'invalid'}") from exc
-    elapsed = (time.perf_counter() - start) * 1000
-    capabilities = check_imports(manifest, module)
-    optional = check_exports(manifest, module)
-    return CompiledModule(
-        manifest, digest, len(wasm), module, optional, capabilities, from_cache, elapsed
-    )
+    check_imports(manifest, module)
+    return CompiledModule(manifest, digest, module, check_exports(manifest, module), from_cache)

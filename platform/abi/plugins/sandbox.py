@@ -18,7 +18,6 @@ import asyncio
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -59,7 +58,6 @@ class LoadedPlugin:
     """A validated, compiled plugin version, ready to be bound to tenants."""
 
     compiled: CompiledModule
-    load_ms: float
 
     @property
     def manifest(self) -> Manifest:
@@ -235,12 +233,11 @@ class Sandbox:
     def load(self, manifest: Manifest, wasm: bytes) -> LoadedPlugin:
         """Validate and compile a module for ``manifest``, then check ``abi_version() == 1``
         in a probe instance (all capabilities denied)."""
-        start = time.perf_counter()
         compiled = compile_module(
             self.engine, self.cache, manifest, wasm, max_module_bytes=self.settings.max_module_bytes
         )
         self._probe(compiled)
-        return LoadedPlugin(compiled, (time.perf_counter() - start) * 1000)
+        return LoadedPlugin(compiled)
 
     def load_bundle(self, bundle: Bundle) -> LoadedPlugin:
         """:meth:`load` for a bundle's manifest and module (its signature is checked elsewhere)."""
