@@ -79,6 +79,7 @@ class Suite:
         return "info"
 
     def load(self) -> Callable[..., Any]:
+        """Import and return the suite's benchmark function."""
         module, _, function = self.target.partition(":")
         func: Callable[..., Any] = getattr(importlib.import_module(module), function)
         return func
@@ -200,12 +201,15 @@ def _is_number(value: Any) -> bool:
 
 @dataclass
 class SuiteRun:
+    """One suite's outcome: its run time and figures, or the error that stopped it."""
+
     name: str
     seconds: float
     figures: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The run as it appears under ``suites`` in the JSON report."""
         return {"seconds": self.seconds, "figures": self.figures, "error": self.error}
 
 
@@ -224,6 +228,8 @@ def run_suite(suite: Suite, quick: bool) -> SuiteRun:
 
 @dataclass(frozen=True)
 class Change:
+    """A measured figure of this run next to its value in the previous report."""
+
     suite: str
     figure: str
     previous: float
@@ -232,10 +238,12 @@ class Change:
 
     @property
     def relative(self) -> float:
+        """``(current - previous) / |previous|`` (0 when previous is 0)."""
         return (self.current - self.previous) / abs(self.previous) if self.previous else 0.0
 
     @property
     def regressed(self) -> bool:
+        """Whether the figure got more than 5% worse in the direction that matters."""
         if self.direction == "higher":
             return self.relative < -REGRESSION_THRESHOLD
         if self.direction == "lower":

@@ -203,6 +203,7 @@ def measure(op: str, dev: OpenCLDevice, repeats: int = 3) -> dict[str, Any]:
 
 
 def sources_digest() -> str:
+    """A short digest of every kernel source: calibrations of other sources are stale."""
     digest = hashlib.sha256()
     for path in sorted(KERNEL_DIR.glob("*.cl")):
         digest.update(path.read_bytes())
@@ -233,6 +234,7 @@ class Calibration:
         return ops if isinstance(ops, dict) else {}
 
     def entry(self, op: str) -> dict[str, Any]:
+        """The calibration of ``op`` (measured on first use, then cached on disk)."""
         found = self.ops.get(op)
         if found is not None:
             return found
@@ -258,5 +260,6 @@ class Calibration:
         return found
 
     def threshold(self, op: str) -> float:
+        """The work from which the device beats numpy at ``op`` (inf: never)."""
         value = self.entry(op)["threshold"]
         return math.inf if value is None else float(value)

@@ -40,6 +40,7 @@ class DeviceInfo:
     extensions: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
+        """The device as JSON-ready data."""
         data = asdict(self)
         data["extensions"] = list(self.extensions)
         return data

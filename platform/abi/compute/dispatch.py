@@ -72,6 +72,7 @@ class Dispatcher:
         return found[0][0] if found else None
 
     def describe(self) -> dict[str, Any]:
+        """The devices in use and their calibrations (for health and the CLI)."""
         return {
             "active": "opencl",
             "devices": [
@@ -87,5 +88,6 @@ class Dispatcher:
         }
 
     def close(self) -> None:
+        """Release every device's buffers."""
         for dev in self.devices:
             dev.close()

@@ -39,6 +39,7 @@ def kernel_source(name: str) -> str:
 
 
 def cache_key(source: str, options: tuple[str, ...], device: DeviceInfo) -> str:
+    """The on-disk cache name of a program binary: source, build options and device."""
     digest = hashlib.sha256()
     for part in (source, "\0".join(options), device.cache_key):
         digest.update(part.encode("utf-8"))

@@ -44,6 +44,7 @@ def as_matrix(name: str, value: npt.ArrayLike, dtype: type = np.float32) -> F32:
 
 
 def check_same_dim(q: np.ndarray, x: np.ndarray) -> None:
+    """Raise InvalidInput unless both matrices have the same number of columns."""
     if q.shape[1] != x.shape[1]:
         raise InvalidInput(
             f"queries have dimension {q.shape[1]} but the vectors have {x.shape[1]}; "
@@ -52,6 +53,7 @@ def check_same_dim(q: np.ndarray, x: np.ndarray) -> None:
 
 
 def check_metric(metric: str) -> Metric:
+    """``metric`` when it is a known metric; InvalidInput naming the known ones otherwise."""
     if metric not in METRICS:
         raise InvalidInput(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
     return metric
@@ -113,6 +115,7 @@ def gemm(a: F32, b: F32, alpha: float, beta: float, c: F32 | None) -> F32:
 
 
 def relu(x: F32) -> F32:
+    """``max(x, 0)`` elementwise."""
     return np.maximum(x, np.float32(0.0)).astype(np.float32)
 
 
@@ -146,6 +149,7 @@ def gelu(x: F32) -> F32:
 
 
 def sigmoid(x: F32) -> F32:
+    """``1 / (1 + exp(-x))`` elementwise, without overflow for large negative x."""
     out = np.empty_like(x, dtype=np.float32)
     pos = x >= 0
     out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
@@ -155,6 +159,7 @@ def sigmoid(x: F32) -> F32:
 
 
 def tanh(x: F32) -> F32:
+    """Hyperbolic tangent elementwise."""
     return np.tanh(x).astype(np.float32)
 
 

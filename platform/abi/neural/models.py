@@ -80,6 +80,7 @@ def build_model(compute: Compute, spec: dict[str, Any], seed: int = 0) -> Sequen
 
 
 def input_width(model: Sequential) -> int | None:
+    """The number of inputs of the first Dense layer (None when there is none)."""
     for layer in model:
         if isinstance(layer, Dense):
             return int(layer.weight.value.shape[0])

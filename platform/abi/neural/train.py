@@ -40,6 +40,8 @@ METRICS: dict[str, Callable[[F32, npt.ArrayLike], float]] = {
 
 @dataclass(frozen=True)
 class EpochStats:
+    """Loss, duration and validation figures of one training epoch."""
+
     epoch: int
     loss: float
     """Mean training loss over the epoch's batches."""
@@ -48,6 +50,7 @@ class EpochStats:
     val_metrics: dict[str, float] = field(default_factory=dict)
 
     def line(self, epochs: int) -> str:
+        """A one-line progress report, e.g. ``epoch 3/10  loss 0.1234  val_loss ...``."""
         parts = [f"epoch {self.epoch}/{epochs}", f"loss {self.loss:.4f}"]
         if self.val_loss is not None:
             parts.append(f"val_loss {self.val_loss:.4f}")
@@ -57,10 +60,13 @@ class EpochStats:
 
 @dataclass
 class History:
+    """Every epoch's figures of one training run, in order."""
+
     epochs: list[EpochStats] = field(default_factory=list)
 
     @property
     def last(self) -> EpochStats:
+        """The figures of the last epoch."""
         return self.epochs[-1]
 
 
