@@ -14,7 +14,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,17 +63,6 @@ def large_module_wat(functions: int = 100, ops: int = 150) -> str:
                 body = f"(local.tee $x {body})"
         funcs.append(f'(func $f{i} (export "f{i}") (param $x i32) (result i32) {body})')
     return ECHO_WAT.rstrip().rstrip(")") + "\n" + "\n".join(funcs) + ")\n"
-
-
-@dataclass
-class Rounds:
-    """Per-path samples across rounds."""
-
-    samples: dict[str, list[float]]
-
-    def median(self, key: str) -> float:
-        """The median of the samples recorded under ``key``."""
-        return statistics.median(self.samples[key])
 
 
 def _rate(fn: Callable[[], Any], calls: int) -> tuple[float, float]:
@@ -193,10 +181,10 @@ def run_benchmark(*, calls: int = 20_000, rounds: int = 3, load_repeats: int = 5
             samples[f"{name}_cpu"].append(cpu)
         samples["one"].append(_threaded_rate(warm, "spin", 1, spin_calls))
         samples["two"].append(_threaded_rate(warm, "spin", 2, spin_calls))
-    r = Rounds(samples)
+    med = {key: statistics.median(values) for key, values in samples.items()}
     big = bytes(wasmtime.wat2wasm(large_module_wat()))
     loads = _load_times(settings, big, load_repeats)
-    warm_rate, naive_rate = r.median("warm"), r.median("naive")
+    warm_rate, naive_rate = med["warm"], med["naive"]
     spin_fuel = warm.call(b"", "spin").usage.fuel
     # Share of a spin call spent in Wasm (no GIL): one minus the Python overhead measured as
     # the CPU time of an empty call; Amdahl's law then bounds what two threads can gain.
@@ -211,19 +199,19 @@ def run_benchmark(*, calls: int = 20_000, rounds: int = 3, load_repeats: int = 5
         "warm_p50_us": round(p50_us, 2),
         "naive_calls_per_s": round(naive_rate),
         "warm_vs_naive": round(warm_rate / naive_rate, 2),
-        "fresh_calls_per_s": round(r.median("fresh")),
-        "warm_cpu_calls_per_s": round(r.median("warm_cpu")),
-        "naive_cpu_calls_per_s": round(r.median("naive_cpu")),
-        "fresh_cpu_calls_per_s": round(r.median("fresh_cpu")),
+        "fresh_calls_per_s": round(med["fresh"]),
+        "warm_cpu_calls_per_s": round(med["warm_cpu"]),
+        "naive_cpu_calls_per_s": round(med["naive_cpu"]),
+        "fresh_cpu_calls_per_s": round(med["fresh_cpu"]),
         "load_cold_ms": round(loads["cold"], 2),
         "load_cached_ms": round(loads["cached"], 3),
         "load_cold_vs_cached": round(loads["cold"] / loads["cached"], 1),
         "load_cold_cpu_ms": round(loads["cold_cpu"], 2),
         "load_cached_cpu_ms": round(loads["cached_cpu"], 3),
         "module_bytes": len(big),
-        "one_thread_calls_per_s": round(r.median("one"), 1),
-        "two_thread_calls_per_s": round(r.median("two"), 1),
-        "two_thread_speedup": round(r.median("two") / r.median("one"), 2),
+        "one_thread_calls_per_s": round(med["one"], 1),
+        "two_thread_calls_per_s": round(med["two"], 1),
+        "two_thread_speedup": round(med["two"] / med["one"], 2),
         "spin_call_fuel": spin_fuel,
         "spin_gil_free_fraction": round(gil_free, 3),
         "two_thread_amdahl_bound": round(1 / ((1 - gil_free) + gil_free / 2), 2),

@@ -94,7 +94,6 @@ class Instance:
         self.context: HostContext = spec.context
         self.limits = spec.limits
         self.retired = False
-        self.calls = 0
         self._args = (rawcall.ValRaw * 2)()
         self._args_addr = ctypes.addressof(self._args)
         self._host_args = (rawcall.ValRaw * 2)()
@@ -294,7 +293,6 @@ class Instance:
     ) -> CallResult:
         """Run ``entry`` on ``data``; raises PluginCallError (with usage) on any failure."""
         self._begin(sink, cancel)
-        self.calls += 1
         func = self.entries.get(entry)
         if func is None:
             func = self.entries[entry] = self.function(entry)
