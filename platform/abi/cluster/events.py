@@ -55,6 +55,7 @@ class RedisEventBus(LocalEventBus):
             raise ConnectionError(f"could not subscribe to Redis at {self.url} in {timeout:g} s")
 
     def stop(self) -> None:
+        """Stop listening and wait (10 s at most) for the listener thread."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
@@ -62,6 +63,7 @@ class RedisEventBus(LocalEventBus):
 
     @property
     def listening(self) -> bool:
+        """Whether the listener thread is alive and subscribed."""
         return self._thread is not None and self._thread.is_alive() and self._ready.is_set()
 
     def _listen(self) -> None:

@@ -33,10 +33,14 @@ class Embedder(Protocol):
     """Maps texts to L2-normalised float32 vectors of a fixed dimension."""
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """Identifies the model (and so the vector space), e.g. ``hashing-384``."""
+        ...
 
     @property
-    def dim(self) -> int: ...
+    def dim(self) -> int:
+        """The length of every vector."""
+        ...
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """``(len(texts), dim)`` float32, every non-zero row of unit length."""

@@ -171,6 +171,7 @@ class TenantTraceBuffer(SpanProcessor):
         return {**_summary(trace), "spans": [span_dict(s) for s in ordered]}
 
     def stats(self) -> dict[str, int]:
+        """Counts of tenants, traces and spans held, pending groups and dropped spans."""
         with self._lock:
             return {
                 "tenants": len(self._tenants),

@@ -65,6 +65,7 @@ class Profile:
         return "\n".join(out) + "\n"
 
     def render(self, fmt: Format) -> str:
+        """The profile as folded stacks or as the text report."""
         return self.folded() if fmt == "folded" else self.text()
 
 

@@ -73,6 +73,7 @@ class Tracing:
             _active.append(self)
 
     def deactivate(self) -> None:
+        """Undo :meth:`activate`."""
         with _active_lock:
             if self in _active:
                 _active.remove(self)
@@ -82,6 +83,7 @@ class Tracing:
         return _bound.set(self)
 
     def shutdown(self) -> None:
+        """Deactivate and flush and close the span processors."""
         self.deactivate()
         self.provider.shutdown()
 
