@@ -247,7 +247,8 @@ def manifest_from_mapping(data: Mapping[str, Any]) -> Manifest:
         raise _bad("limits", "must be a table")
     limits, problem = limits_from_mapping(limits_raw)
     if problem is not None:
-        raise _bad(problem.split(":", 1)[0], problem.split(": ", 1)[1])
+        key, _, message = problem.partition(": ")
+        raise _bad(key, message)
     _check_build_table(data.get("build", {}))
     return Manifest(
         name=name,
