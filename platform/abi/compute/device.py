@@ -37,6 +37,7 @@ class Tuning:
 
     @classmethod
     def for_device(cls, info: DeviceInfo) -> Tuning:
+        """The measured best parameters for ``info``'s kind of device."""
         if info.type == "gpu":
             return cls(distance_block=(4, 2, 2), gemm_variant="tiled")
         # measured on AVX2 (16 ymm registers): 6 x 2 blocks of float8 beat 4 x 4 and larger
@@ -61,6 +62,7 @@ class OpenCLDevice:
 
     @property
     def name(self) -> str:
+        """The device's name as its OpenCL platform reports it."""
         return self.info.name
 
     # -- buffers ------------------------------------------------------------------------
@@ -104,6 +106,7 @@ class OpenCLDevice:
         return buf
 
     def close(self) -> None:
+        """Drop the kept scratch buffers."""
         self._scratch.clear()
 
     # -- distances ----------------------------------------------------------------------
@@ -273,6 +276,7 @@ class OpenCLDevice:
         )
 
     def topk(self, scores: np.ndarray, k: int, largest: bool) -> tuple[np.ndarray, ...]:
+        """Row top-k on the device (on the host above :data:`MAXK`): values, indices."""
         rows, n = scores.shape
         k = min(k, n)
         if k > MAXK or rows == 0:
@@ -389,6 +393,7 @@ class OpenCLDevice:
         )
 
     def activation(self, name: str, x: np.ndarray) -> np.ndarray:
+        """The elementwise activation ``name`` (relu, gelu, sigmoid, tanh) of ``x``."""
         out = np.empty_like(x)
         if x.size:
             kernel = "tanh_map" if name == "tanh" else name
@@ -396,6 +401,7 @@ class OpenCLDevice:
         return out
 
     def softmax(self, rows: np.ndarray) -> np.ndarray:
+        """Softmax of every row."""
         out = np.empty_like(rows)
         r, n = rows.shape
         if out.size:
@@ -407,6 +413,7 @@ class OpenCLDevice:
     def layer_norm(
         self, rows: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float
     ) -> np.ndarray:
+        """Layer normalisation of every row with scale ``gamma`` and shift ``beta``."""
         out = np.empty_like(rows)
         r, n = rows.shape
         if out.size:
@@ -429,6 +436,7 @@ class OpenCLDevice:
     def kmeans_update(
         self, data: np.ndarray, assign: np.ndarray, previous: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
+        """Member means of every cluster (empty ones keep ``previous``) and the sizes."""
         k, d = previous.shape
         counts = np.bincount(assign, minlength=k).astype(np.int64)
         order = np.argsort(assign, kind="stable").astype(np.int32)
@@ -459,6 +467,7 @@ class OpenCLDevice:
         momentum: float,
         weight_decay: float,
     ) -> None:
+        """In place SGD-with-momentum step on ``param`` and ``velocity``."""
         if param.size:
             self._elementwise(
                 "sgd_momentum",
@@ -481,6 +490,7 @@ class OpenCLDevice:
         eps: float,
         weight_decay: float,
     ) -> None:
+        """In place AdamW step number ``step`` on ``param``, ``m`` and ``v``."""
         if param.size:
             self._elementwise(
                 "adam",
