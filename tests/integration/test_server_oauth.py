@@ -110,23 +110,22 @@ def test_a_refused_login_is_audited(live_server: Any, acme: Any) -> None:
     assert entries[0].details == {"error": "invalid_client"}
 
 
-def test_plain_http_from_a_non_loopback_host_is_refused(live_server: Any, acme: Any) -> None:
-    response = _token(
+def _token_over_plain_http_from(host: str, live_server: Any, acme: Any) -> httpx.Response:
+    return _token(
         live_server.url,
         data={"grant_type": "client_credentials"},
         auth=(acme.client_id, acme.client_secret),
-        headers={"Host": "api.example.com"},
+        headers={"Host": host},
     )
+
+
+def test_plain_http_from_a_non_loopback_host_is_refused(live_server: Any, acme: Any) -> None:
+    response = _token_over_plain_http_from("api.example.com", live_server, acme)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "oauth.insecure_transport"
 
 
 def test_require_https_off_serves_tokens_behind_a_proxy(live_server: Any, acme: Any) -> None:
     live_server.platform.settings.security.require_https = False
-    response = _token(
-        live_server.url,
-        data={"grant_type": "client_credentials"},
-        auth=(acme.client_id, acme.client_secret),
-        headers={"Host": "api.example.com"},
-    )
+    response = _token_over_plain_http_from("api.example.com", live_server, acme)
     assert response.status_code == 200

@@ -15,6 +15,7 @@ from joserfc.jwk import ECKey, OctKey
 
 from abi.runtime import Platform
 from abi.security import Role
+from helpers.credentials import bearer_for_new_client
 
 
 def _claims(handle: Any, /, **changes: Any) -> dict[str, Any]:
@@ -140,15 +141,10 @@ def test_token_without_the_routes_scope_is_forbidden(live_server: Any, acme: Any
 
 def test_tokens_of_a_deleted_client_stop_working(live_server: Any, acme: Any) -> None:
     security = live_server.platform.security
-    client, _secret = security.clients.create(acme.tenant_id, "doomed", Role.READER)
-    token = security.tokens.issue(client)["access_token"]
-    assert httpx.get(
-        f"{live_server.url}/api/v1/tenants", headers={"Authorization": f"Bearer {token}"}
-    ).is_success
+    client, headers = bearer_for_new_client(security, acme.tenant_id, "doomed", Role.READER)
+    assert httpx.get(f"{live_server.url}/api/v1/tenants", headers=headers).is_success
     security.delete_client(acme.tenant_id, client.client_id, actor="test")
-    response = httpx.get(
-        f"{live_server.url}/api/v1/tenants", headers={"Authorization": f"Bearer {token}"}
-    )
+    response = httpx.get(f"{live_server.url}/api/v1/tenants", headers=headers)
     assert response.status_code == 401
 
 
