@@ -78,10 +78,10 @@ class Platform:
         self.register(self.cluster)
 
         from abi.security import Security
-        from abi.security.tables import MIGRATIONS as security_migrations
+        from abi.security.tables import MIGRATIONS as SECURITY_MIGRATIONS
 
         self.security = Security(self.settings, self.db, self.tenants)
-        self.register(self.security, security_migrations)
+        self.register(self.security, SECURITY_MIGRATIONS)
         if self.cluster.limiter is not None:
             self.security.limiter = self.cluster.limiter
         from abi.compute.component import ComputeComponent
@@ -93,18 +93,18 @@ class Platform:
         self.register(self.compute_component)
 
         from abi.vectors import VectorStore
-        from abi.vectors.tables import MIGRATIONS as vector_migrations
+        from abi.vectors.tables import MIGRATIONS as VECTOR_MIGRATIONS
 
-        self.vectors = VectorStore(self.settings, self.db, getattr(self, "compute", None))
-        self.register(self.vectors, vector_migrations)
+        self.vectors = VectorStore(self.settings, self.db, self.compute)
+        self.register(self.vectors, VECTOR_MIGRATIONS)
 
-        from abi.plugins.service import MIGRATIONS as plugin_migrations
+        from abi.plugins.service import MIGRATIONS as PLUGIN_MIGRATIONS
         from abi.plugins.service import PluginService
 
         self.plugins = PluginService(self)
-        self.register(self.plugins, plugin_migrations)
+        self.register(self.plugins, PLUGIN_MIGRATIONS)
 
-        from abi.agents.service import MIGRATIONS as agent_migrations
+        from abi.agents.service import MIGRATIONS as AGENT_MIGRATIONS
         from abi.agents.service import AgentService
 
         self.agents = AgentService(
@@ -117,7 +117,7 @@ class Platform:
             vectors=self.vectors,
             compute=self.compute,
         )
-        self.register(self.agents, agent_migrations)
+        self.register(self.agents, AGENT_MIGRATIONS)
 
     def register(self, component: Component, migrations: Sequence[Migration] = ()) -> None:
         """Add a component (started after those registered before it) and its migrations."""
