@@ -26,6 +26,10 @@ def bench(ctx: click.Context) -> None:
         ctx.invoke(command)
 
 
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+"""The ``--json`` flag of a suite's command: pass its ``as_json`` on to :func:`report`."""
+
+
 def report(title: str, figures: dict[str, Any], *, as_json: bool, float_format: str = "") -> None:
     """Print benchmark figures: JSON, or ``title`` over an aligned key/value table (floats
     shown with ``float_format``, e.g. ``".4g"``; as ``str`` by default)."""
@@ -43,7 +47,7 @@ PLUGINS_TITLE = "plugins (100-byte echo; medians of alternating rounds)"
 
 
 @bench.command("plugins")
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@json_option
 @click.option("--calls", default=20_000, show_default=True, help="Calls per round (tiny plugin).")
 @click.option("--rounds", default=3, show_default=True, help="Alternating rounds; medians kept.")
 def plugins(as_json: bool = False, calls: int = 20_000, rounds: int = 3) -> None:

@@ -7,14 +7,14 @@ from typing import Any
 
 import click
 
-from abi.cli.bench import report
+from abi.cli.bench import json_option, report
 from abi.cli.common import handle_errors
 
 COMPUTE_TITLE = "compute (medians of alternating rounds; same data for both sides)"
 
 
 @click.command("compute")
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@json_option
 @click.option("--queries", default=1000, show_default=True, help="kNN / distance queries.")
 @click.option("--vectors", default=100_000, show_default=True, help="Database vectors.")
 @click.option("--dim", default=384, show_default=True, help="Dimension.")
