@@ -1,7 +1,8 @@
 """Agent memory on WDBX: passages embedded with the platform's embedder and stored in a
 tenant collection with ``{text, source}`` payloads; searched by text.
 
-"Vectors searched" in usage is the size of the collection the search ran over.
+"Vectors searched" in usage is the size of the collection the search ran over. Concurrent
+searches of one collection are combined into batches (:mod:`abi.agents.batching`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from abi.agents.backends.base import Passage
+from abi.agents.batching import SearchCombiner
 from abi.agents.router import TextEmbedder
 from abi.agents.spec import MemorySpec
 from abi.errors import InvalidInput, NotFound
@@ -32,9 +34,9 @@ class VectorStoreLike(Protocol):
 
     def count(self, tenant_id: str, name: str) -> int: ...
 
-    def search(
-        self, tenant_id: str, name: str, vector: Any, *, k: int = 10, with_payloads: bool = False
-    ) -> list[dict[str, Any]]: ...
+    def search_batch(
+        self, tenant_id: str, name: str, vectors: Any, *, k: int = 10, with_payloads: bool = False
+    ) -> list[list[dict[str, Any]]]: ...
 
 
 class VectorMemory:
@@ -43,12 +45,17 @@ class VectorMemory:
     def __init__(self, vectors: VectorStoreLike, embedder: TextEmbedder) -> None:
         self.vectors = vectors
         self.embedder = embedder
+        self.combiner = SearchCombiner(
+            lambda tenant, name, queries, k: vectors.search_batch(
+                tenant, name, queries, k=k, with_payloads=True
+            )
+        )
 
     def search(
         self, tenant_id: str, memory: MemorySpec, text: str, k: int
     ) -> tuple[list[Passage], int]:
         vector = self.embedder.embed([text])[0]
-        hits = self.vectors.search(tenant_id, memory.collection, vector, k=k, with_payloads=True)
+        hits = self.combiner.search(tenant_id, memory.collection, vector, k)
         passages = [
             Passage(
                 id=hit["id"],
