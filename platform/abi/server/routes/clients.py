@@ -28,13 +28,16 @@ class ApiKeyCreate(CredentialCreate):
     ttl_days: int | None = Field(None, ge=1, le=3650)
 
 
-class ClientOut(BaseModel):
-    client_id: str
+class CredentialOut(BaseModel):
     tenant_id: str
     name: str
     role: str
     scopes: str
     created_at: str
+
+
+class ClientOut(CredentialOut):
+    client_id: str
 
 
 class ClientCreated(ClientOut):
@@ -45,13 +48,8 @@ class ClientList(BaseModel):
     clients: list[ClientOut]
 
 
-class ApiKeyOut(BaseModel):
+class ApiKeyOut(CredentialOut):
     key_id: str
-    tenant_id: str
-    name: str
-    role: str
-    scopes: str
-    created_at: str
     expires_at: str | None
 
 
@@ -80,6 +78,18 @@ async def _checked(data: CredentialCreate) -> tuple[str, Role]:
     return tenant_id, role
 
 
+async def _audit(tenant_id: str, action: str, target: str, **details: str) -> None:
+    """Record ``action`` on ``target`` by the caller in the tenant's audit log."""
+    await asyncio.to_thread(
+        current_platform().security.record,
+        tenant_id,
+        action,
+        actor=current_principal().client_id,
+        target=target,
+        **details,
+    )
+
+
 @blueprint.post("/clients")
 @require_scope("clients:write")
 @validate_request(CredentialCreate)
@@ -91,14 +101,7 @@ async def create_client(data: CredentialCreate) -> tuple[ClientCreated, int]:
     client, secret = await asyncio.to_thread(
         security.clients.create, tenant_id, data.name, role, data.scopes
     )
-    await asyncio.to_thread(
-        security.record,
-        tenant_id,
-        "client.create",
-        actor=current_principal().client_id,
-        target=client.client_id,
-        role=role.value,
-    )
+    await _audit(tenant_id, "client.create", client.client_id, role=role.value)
     return ClientCreated(**client.to_public(), client_secret=secret), 201
 
 
@@ -138,13 +141,7 @@ async def create_api_key(data: ApiKeyCreate) -> tuple[ApiKeyCreated, int]:
     record, key = await asyncio.to_thread(
         security.api_keys.create, tenant_id, data.name, role, data.scopes, data.ttl_days
     )
-    await asyncio.to_thread(
-        security.record,
-        tenant_id,
-        "apikey.create",
-        actor=current_principal().client_id,
-        target=record.key_id,
-    )
+    await _audit(tenant_id, "apikey.create", record.key_id)
     return ApiKeyCreated(**record.to_public(), api_key=key), 201
 
 
@@ -163,14 +160,7 @@ async def list_api_keys() -> ApiKeyList:
 @require_scope("clients:write")
 async def revoke_api_key(key_id: str) -> tuple[str, int]:
     """Revoke an API key of the caller's tenant."""
-    principal = current_principal()
-    security = current_platform().security
-    await asyncio.to_thread(security.api_keys.revoke, principal.tenant_id, key_id)
-    await asyncio.to_thread(
-        security.record,
-        principal.tenant_id,
-        "apikey.revoke",
-        actor=principal.client_id,
-        target=key_id,
-    )
+    tenant_id = current_principal().tenant_id
+    await asyncio.to_thread(current_platform().security.api_keys.revoke, tenant_id, key_id)
+    await _audit(tenant_id, "apikey.revoke", key_id)
     return "", 204
