@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import click
 
+from abi.cli.bench import json_option
 from abi.cli.common import emit_json, handle_errors
 
 
 @click.command("http")
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@json_option
 @click.option("--workers", default=2, show_default=True, help="Hypercorn worker processes.")
 @click.option("--connections", default=64, show_default=True, help="wrk connections.")
 @click.option("--seconds", default=10.0, show_default=True, help="Seconds per wrk run.")
