@@ -46,15 +46,12 @@ def create(
     as_json: bool,
 ) -> None:
     """Create a client in a tenant (its secret is printed once)."""
-    platform = open_platform(data_dir, config_file)
-    try:
+    with open_platform(data_dir, config_file) as platform:
         tenant = _tenant(platform, tenant_id)
         created, secret = platform.security.clients.create(
             tenant.id, name or role, Role(role), scopes
         )
         platform.security.record(tenant.id, "client.create", actor="cli", target=created.client_id)
-    finally:
-        platform.stop()
     result = {**created.to_public(), "client_secret": secret}
     if as_json:
         emit_json(result)
@@ -72,12 +69,9 @@ def list_clients(
     tenant_id: str, data_dir: Path | None, config_file: Path | None, as_json: bool
 ) -> None:
     """List a tenant's clients (never their secrets)."""
-    platform = open_platform(data_dir, config_file)
-    try:
+    with open_platform(data_dir, config_file) as platform:
         tenant = _tenant(platform, tenant_id)
         rows = [c.to_public() for c in platform.security.clients.list(tenant.id)]
-    finally:
-        platform.stop()
     if as_json:
         emit_json(rows)
         return

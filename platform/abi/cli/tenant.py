@@ -21,11 +21,8 @@ def tenant() -> None:
 @handle_errors
 def create(name: str, data_dir: Path | None, config_file: Path | None, as_json: bool) -> None:
     """Create tenant NAME and its tenant-admin client (the secret is printed once)."""
-    platform = open_platform(data_dir, config_file)
-    try:
+    with open_platform(data_dir, config_file) as platform:
         issued = platform.security.create_tenant(name, actor="cli")
-    finally:
-        platform.stop()
     if as_json:
         emit_json(issued.to_dict())
         return
@@ -40,11 +37,8 @@ def create(name: str, data_dir: Path | None, config_file: Path | None, as_json: 
 @handle_errors
 def list_tenants(data_dir: Path | None, config_file: Path | None, as_json: bool) -> None:
     """List every tenant."""
-    platform = open_platform(data_dir, config_file)
-    try:
+    with open_platform(data_dir, config_file) as platform:
         tenants = platform.tenants.list()
-    finally:
-        platform.stop()
     rows = [{"tenant_id": t.id, "name": t.name, "created_at": t.created_at} for t in tenants]
     if as_json:
         emit_json(rows)

@@ -49,14 +49,11 @@ def token(
             )
         result = response.json()
     else:
-        platform = open_platform(data_dir, config_file)
-        try:
+        with open_platform(data_dir, config_file) as platform:
             found = platform.security.clients.find(client_id)
             if found is None or not found.check_client_secret(client_secret):
                 raise Unauthenticated("client id or secret is wrong", code="auth.invalid_client")
             result = platform.security.tokens.issue(found, scope)
-        finally:
-            platform.stop()
     if as_json:
         emit_json(result)
     else:
