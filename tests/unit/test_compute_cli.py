@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from abi.cli.main import cli
-from abi.compute.devices import discover
+from helpers.opencl import NO_OPENCL, opencl_missing
 
-needs_opencl = pytest.mark.skipif(
-    not discover() and not os.environ.get("ABI_REQUIRE_TOOLCHAINS"),
-    reason="no OpenCL platform (install pocl-opencl-icd)",
-)
+needs_opencl = pytest.mark.skipif(opencl_missing(), reason=NO_OPENCL)
 
 
 @needs_opencl

@@ -15,14 +15,12 @@ from abi.compute import Compute
 from abi.compute import reference as ref
 from abi.compute.calibration import Calibration
 from abi.compute.device import OpenCLDevice
-from abi.compute.devices import discover, opencl_devices
+from abi.compute.devices import opencl_devices
 from abi.compute.dispatch import Dispatcher
 from abi.errors import Unavailable
+from helpers.opencl import NO_OPENCL, opencl_missing
 
-needs_opencl = pytest.mark.skipif(
-    not discover() and not os.environ.get("ABI_REQUIRE_TOOLCHAINS"),
-    reason="no OpenCL platform (install pocl-opencl-icd)",
-)
+needs_opencl = pytest.mark.skipif(opencl_missing(), reason=NO_OPENCL)
 
 
 @needs_opencl

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +13,8 @@ from safetensors.numpy import save_file
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
 
 from abi.compute import Compute
-from abi.compute.devices import discover
 from abi.neural.minilm import MiniLMEmbedder
+from helpers.opencl import skip_without_opencl
 
 WORDS = ["the", "cat", "dog", "sat", "on", "mat", "ran", "far", "away", "##s", "big", "red"]
 HIDDEN, HEADS, LAYERS, INNER = 16, 2, 2, 32
@@ -97,8 +96,7 @@ def test_padding_in_a_batch_does_not_change_a_text(model_dir: Path) -> None:
 
 
 def test_opencl_and_numpy_backends_agree(model_dir: Path, tmp_path: Path) -> None:
-    if not discover() and not os.environ.get("ABI_REQUIRE_TOOLCHAINS"):
-        pytest.skip("no OpenCL platform (install pocl-opencl-icd)")
+    skip_without_opencl()
     on_numpy = MiniLMEmbedder.load(Compute("numpy"), model_dir).embed(TEXTS)
     on_device = MiniLMEmbedder.load(Compute("opencl", tmp_path), model_dir).embed(TEXTS)
     np.testing.assert_allclose(on_device, on_numpy, atol=1e-5)

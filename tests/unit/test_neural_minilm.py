@@ -8,18 +8,17 @@ sentence-transformers is installed.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from abi.compute import Compute
-from abi.compute.devices import discover
 from abi.config import load_settings
 from abi.errors import Unavailable
 from abi.neural.embedders import create_embedder
 from abi.neural.minilm import MiniLMEmbedder, find_model_dir
+from helpers.opencl import skip_without_opencl
 
 try:
     MODEL_DIR = find_model_dir()
@@ -36,8 +35,8 @@ def embedder() -> MiniLMEmbedder:
 
 @pytest.mark.parametrize("backend", ["numpy", "opencl"])
 def test_matches_the_reference_vectors(backend: str, tmp_path: Path) -> None:
-    if backend == "opencl" and not discover() and not os.environ.get("ABI_REQUIRE_TOOLCHAINS"):
-        pytest.skip("no OpenCL platform (install pocl-opencl-icd)")
+    if backend == "opencl":
+        skip_without_opencl()
     got = MiniLMEmbedder.load(Compute(backend, tmp_path)).embed(REFERENCE["texts"])
     expected = np.array(REFERENCE["vectors"], np.float32)
     np.testing.assert_allclose(got, expected, atol=2e-5)
