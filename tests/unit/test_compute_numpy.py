@@ -43,6 +43,11 @@ def test_cosine_distance_is_scale_invariant(compute: Compute) -> None:
     np.testing.assert_allclose(d, [[0.0, 2.0]], atol=1e-6)
 
 
+def test_l2_distances_are_squared_euclidean(compute: Compute) -> None:
+    q = np.array([[0.0, 0.0]], np.float32)
+    np.testing.assert_allclose(compute.l2_distances(q, [[3.0, 4.0], [1.0, 0.0]]), [[25.0, 1.0]])
+
+
 def test_topk_smallest_and_largest(compute: Compute) -> None:
     scores = np.array([[3.0, 1.0, 2.0, 5.0]], np.float32)
     vals, idx = compute.topk(scores, 2, largest=True)
