@@ -35,6 +35,7 @@ class Parameter:
         self.grad = np.zeros_like(self.value)
 
     def zero_grad(self) -> None:
+        """Reset the accumulated gradient to zero."""
         self.grad.fill(0.0)
 
 
@@ -47,9 +48,13 @@ class Layer:
         self.compute = compute
 
     def forward(self, x: npt.NDArray[np.generic], training: bool = False) -> F32:
+        """The layer's output for batch ``x`` (``training`` enables dropout and keeps what
+        :meth:`backward` needs)."""
         raise NotImplementedError
 
     def backward(self, grad: F32) -> F32:
+        """Accumulate the parameters' gradients from ``grad`` (the loss gradient with
+        respect to the last output) and return the gradient with respect to the input."""
         raise NotImplementedError
 
     def parameters(self) -> dict[str, Parameter]:
@@ -254,5 +259,6 @@ class Sequential(Layer):
         }
 
     def zero_grad(self) -> None:
+        """Reset every parameter's gradient to zero."""
         for param in self.parameters().values():
             param.zero_grad()
