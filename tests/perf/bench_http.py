@@ -8,19 +8,17 @@ never passes or fails on wall time. The full-size run is `abi bench http` (10,00
 
 from __future__ import annotations
 
-import json
 import sys
 
+from abi.cli.bench import report
 from abi.server.benchmark import run_http_benchmark
+
+TITLE = "http (small sizes: 2 s per wrk run, 2 rounds, 500 idle WebSockets)"
 
 
 def main(argv: list[str]) -> int:
-    report = run_http_benchmark(seconds=2, rounds=2, websockets=500)
-    if "--json" in argv:
-        print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
-    else:
-        for key, value in report.to_dict().items():
-            print(f"{key:28} {value}")
+    figures = run_http_benchmark(seconds=2, rounds=2, websockets=500).to_dict()
+    report(TITLE, figures, as_json="--json" in argv)
     return 0
 
 
