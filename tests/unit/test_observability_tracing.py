@@ -25,6 +25,14 @@ def _buffer(platform: Platform) -> TenantTraceBuffer:
     return platform.observability.tracing.buffer
 
 
+def _trace(platform: Platform, tenant_id: str, trace_id: str | None) -> dict[str, Any]:
+    """The tenant's buffered trace ``trace_id``; fails the test when there is none."""
+    assert trace_id is not None
+    found = _buffer(platform).trace(tenant_id, trace_id)
+    assert found is not None
+    return found
+
+
 def test_span_without_a_started_platform_records_nothing() -> None:
     with span("plugin.call", tenant_id="t1") as current:
         assert not current.is_recording()
@@ -36,9 +44,7 @@ def test_nested_spans_share_a_trace_filed_under_the_tenant(platform: Platform) -
         trace_id = current_trace_id()
         with span("execute_tool", tool="search"):
             assert current_trace_id() == trace_id
-    assert trace_id is not None
-    found = _buffer(platform).trace("t_a", trace_id)
-    assert found is not None
+    found = _trace(platform, "t_a", trace_id)
     names = [s["name"] for s in found["spans"]]
     assert names == ["invoke_agent", "execute_tool"]
     assert found["spans"][1]["parent_span_id"] == found["spans"][0]["span_id"]
@@ -55,9 +61,7 @@ def test_another_tenant_never_sees_the_trace(platform: Platform) -> None:
 def test_genai_operations_and_keyword_attributes(platform: Platform) -> None:
     with span("invoke_agent", tenant_id="t_a", agent_id="a1", skipped=None):
         trace_id = current_trace_id()
-    assert trace_id is not None
-    found = _buffer(platform).trace("t_a", trace_id)
-    assert found is not None
+    found = _trace(platform, "t_a", trace_id)
     attrs = found["spans"][0]["attributes"]
     assert attrs["gen_ai.operation.name"] == "invoke_agent"
     assert attrs["abi.agent_id"] == "a1"
@@ -68,9 +72,7 @@ def test_annotate_adds_usage_to_the_current_span(platform: Platform) -> None:
     with span("plugin.call", tenant_id="t_a"):
         annotate(fuel=1234, attributes_ok=True)
         trace_id = current_trace_id()
-    assert trace_id is not None
-    found = _buffer(platform).trace("t_a", trace_id)
-    assert found is not None
+    found = _trace(platform, "t_a", trace_id)
     assert found["spans"][0]["attributes"]["abi.fuel"] == 1234
 
 
@@ -95,9 +97,8 @@ def test_an_exception_marks_the_span_and_propagates(platform: Platform) -> None:
     with pytest.raises(NotFound), span("plugin.call", tenant_id="t_a"):
         trace_id = current_trace_id()
         raise NotFound("no such plugin", code="plugin.not_found")
-    assert trace_id is not None
-    found = _buffer(platform).trace("t_a", trace_id)
-    assert found is not None and found["error"] is True
+    found = _trace(platform, "t_a", trace_id)
+    assert found["error"] is True
     only = found["spans"][0]
     assert only["status"] == "error"
     assert only["attributes"]["abi.error.code"] == "plugin.not_found"
@@ -114,9 +115,8 @@ def test_spans_in_worker_threads_nest_under_the_caller(platform: Platform) -> No
             return current_trace_id(), await asyncio.to_thread(work)
 
     outer, inner = asyncio.run(main())
-    assert outer is not None and outer == inner
-    found = _buffer(platform).trace("t_a", outer)
-    assert found is not None and found["span_count"] == 2
+    assert outer == inner
+    assert _trace(platform, "t_a", outer)["span_count"] == 2
 
 
 def test_the_ring_evicts_the_oldest_traces_past_its_capacity(tmp_path: Path) -> None:
