@@ -22,6 +22,7 @@ from abi.plugins.host.base import HostServices
 from abi.plugins.kvstore import FileKeyValueStore, MemoryKeyValueStore
 from abi.plugins.sandbox import Sandbox
 from abi.plugins.signing import (
+    Signature,
     generate_key,
     load_private_key,
     public_key_id,
@@ -34,10 +35,15 @@ def plugin() -> None:
     """Write, sign, pack and run plugins."""
 
 
+def _check_signature(bundle: Bundle, trusted: tuple[str, ...]) -> Signature:
+    """Integrity, plus trust when ``trusted`` names publishers."""
+    return verify(bundle, trusted) if trusted else verify_integrity(bundle)
+
+
 def _load_bundle(path: Path, max_module_bytes: int, trusted: tuple[str, ...]) -> Bundle:
     bundle = Bundle.from_path(path, max_module_bytes=max_module_bytes)
     if path.is_file() or bundle.signature is not None:
-        verify(bundle, trusted) if trusted else verify_integrity(bundle)
+        _check_signature(bundle, trusted)
     elif trusted:
         raise InvalidInput(f"{path} is not signed; --trusted-key needs a signed plugin")
     return bundle
@@ -237,7 +243,7 @@ def verify_cmd(
     settings = settings_from(data_dir, config_file)
     bundle = Bundle.from_path(path, max_module_bytes=settings.plugins.max_module_bytes)
     trusted = (*trusted_key, *settings.plugins.trusted_publishers)
-    signature = verify(bundle, trusted) if trusted else verify_integrity(bundle)
+    signature = _check_signature(bundle, trusted)
     loaded = Sandbox.from_settings(settings, cache=False).load_bundle(bundle)
     emit_json(
         {
