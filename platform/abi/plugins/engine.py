@@ -11,6 +11,7 @@ import importlib.metadata
 import logging
 import mmap
 import threading
+import time
 from dataclasses import dataclass, replace
 
 import wasmtime
@@ -39,28 +40,24 @@ compiled for an incompatible engine configuration)."""
 
 
 class EpochTicker:
-    """Increments an engine's epoch at a fixed interval from a daemon thread."""
+    """Increments an engine's epoch at a fixed interval from a daemon thread (for the life of
+    the process, like the engine)."""
 
     def __init__(self, engine: wasmtime.Engine, tick_ms: int) -> None:
         self.engine = engine
         self.tick_ms = tick_ms
-        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="abi-epoch-ticker", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         interval = self.tick_ms / 1000.0
-        while not self._stop.wait(interval):
+        while True:
+            time.sleep(interval)
             self.engine.increment_epoch()
 
     def ticks_for(self, wall_ms: int) -> int:
         """Epoch ticks covering ``wall_ms`` (rounded up, plus one for the tick in progress)."""
         return -(-wall_ms // self.tick_ms) + 1
-
-    def stop(self) -> None:
-        """Stop the ticker thread (epochs stop advancing)."""
-        self._stop.set()
-        self._thread.join(timeout=1)
 
 
 @dataclass(frozen=True)
