@@ -54,6 +54,7 @@ _DENIED_TRAP = b"abi: host call from a store that is not running a sandboxed cal
 
 
 def _callback(binding: Binding) -> Any:
+    """A C host-function callback that hands the call to the instance running in its store."""
     live = LIVE
     ctx_of = rawcall.caller_context
 
@@ -88,7 +89,8 @@ _linkers: dict[tuple[frozenset[str], frozenset[str]], wasmtime.Linker] = {}
 _lock = threading.Lock()
 
 
-def _bound(capability: str, signature: HostSignature, granted: bool) -> Any:
+def _callback_for(capability: str, signature: HostSignature, granted: bool) -> Any:
+    """The (cached) C callback for one host function, real or a denial stub."""
     key = (capability, signature.name, granted)
     found = _callbacks.get(key)
     if found is None:
@@ -111,9 +113,9 @@ def linker_for(
 ) -> wasmtime.Linker:
     """The linker defining every function of ``requested`` capabilities, real for those in
     ``granted`` and denial stubs for the rest. Never a WASI linker."""
-    req, gra = frozenset(requested), frozenset(granted) & frozenset(requested)
+    req, allowed = frozenset(requested), frozenset(granted) & frozenset(requested)
     with _lock:
-        linker = _linkers.get((req, gra))
+        linker = _linkers.get((req, allowed))
         if linker is not None:
             return linker
         linker = wasmtime.Linker(engine)
@@ -131,13 +133,13 @@ def linker_for(
                     fn,
                     len(fn),
                     rawcall.pointer_value(functype.ptr()),
-                    _bound(name, signature, name in gra),
+                    _callback_for(name, signature, name in allowed),
                     None,
                     rawcall.NO_FINALIZER,
                 )
                 if error:
                     rawcall.raise_error(error)
-        _linkers[(req, gra)] = linker
+        _linkers[(req, allowed)] = linker
         return linker
 
 
