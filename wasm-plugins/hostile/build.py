@@ -19,6 +19,7 @@ MALFORMED = b"\x00asm\x01\x00\x00\x00" + b"\x01\xff\xff\xff\xff\x0f" + b"hostile
 
 
 def compiled(wat_file: Path) -> bytes:
+    """The module built from a WAT file."""
     return bytes(wasmtime.wat2wasm(wat_file.read_text(encoding="utf-8")))
 
 
