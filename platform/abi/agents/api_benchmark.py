@@ -16,7 +16,7 @@ from typing import Any
 from abi.config import load_settings
 from abi.errors import Unavailable
 from abi.runtime import Platform
-from abi.server.benchmark import _Server, parse_wrk
+from abi.server.benchmark import ServerProcess, parse_wrk
 
 LUA = """
 local queries = %s
@@ -84,7 +84,7 @@ def run_api_benchmark(
         script = root / "query.lua"
         path = f"/api/v1/agents/{agent.id}/query"
         script.write_text(LUA % ("{" + ",".join(json.dumps(a) for a in asks) + "}", token, path))
-        server = _Server(settings, "abi", root / "server.log")
+        server = ServerProcess(settings, "abi", root / "server.log")
         try:
             server.wait_ready(120)
             common = ["-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]

@@ -127,7 +127,7 @@ def parse_wrk(output: str) -> WrkResult:
     )
 
 
-class _Server:
+class ServerProcess:
     """One server process (Abi or the bare app) on a free loopback port."""
 
     def __init__(self, settings: Settings, application: str, log: Path) -> None:
@@ -205,7 +205,7 @@ def _median(results: list[WrkResult]) -> WrkResult:
 
 
 @contextlib.contextmanager
-def _servers(root: Path, workers: int) -> Iterator[tuple[dict[str, _Server], str]]:
+def _servers(root: Path, workers: int) -> Iterator[tuple[dict[str, ServerProcess], str]]:
     """Abi (access log on and off) and the bare app, all started, plus a bearer token."""
     base = load_settings(
         environ={},
@@ -229,9 +229,9 @@ def _servers(root: Path, workers: int) -> Iterator[tuple[dict[str, _Server], str
     quiet = base.model_copy(update={"server": base.server.model_copy(update={"access_log": False})})
     log = root / "servers.log"
     servers = {
-        "bare": _Server(base, f"{root / 'bare.py'}:app", log),
-        "abi": _Server(logged, "abi", Path(os.devnull)),
-        "abi_no_access_log": _Server(quiet, "abi", log),
+        "bare": ServerProcess(base, f"{root / 'bare.py'}:app", log),
+        "abi": ServerProcess(logged, "abi", Path(os.devnull)),
+        "abi_no_access_log": ServerProcess(quiet, "abi", log),
     }
     try:
         for server in servers.values():
@@ -259,7 +259,7 @@ async def _hold_websockets(url: str, token: str, count: int) -> list[Any]:
     return list(await asyncio.gather(*(one() for _ in range(count))))
 
 
-def measure_websockets(server: _Server, token: str, count: int) -> dict[str, Any]:
+def measure_websockets(server: ServerProcess, token: str, count: int) -> dict[str, Any]:
     """RSS of the server before and while ``count`` idle authenticated sockets are open."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < count + 256:
