@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from abi.cli.common import emit_json, handle_errors
+from abi.cli.bench import json_option, report
+from abi.cli.common import handle_errors
 
 SUMMARY_KEYS = (
     "wdbx_config",
@@ -37,7 +38,7 @@ SUMMARY_KEYS = (
 
 
 @click.command("vectors")
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@json_option
 @click.option("--n", "n", default=100_000, show_default=True, help="Vectors (clustered).")
 @click.option("--dim", default=384, show_default=True, help="Dimension.")
 @click.option("--queries", default=1000, show_default=True, help="Queries per batch.")
@@ -81,11 +82,8 @@ def vectors(
 
         big = measure_recovery(recovery_n)
         figures.update({f"large_{key}": value for key, value in big.items()})
-    if as_json:
-        emit_json(figures)
-        return
-    click.echo(f"vectors (clustered {n:,} x {dim}, cosine, {queries} queries, k=10)")
-    for key in SUMMARY_KEYS:
-        if key in figures:
-            click.echo(f"  {key:<26} {figures[key]}")
-    click.echo(f"  table and plot in {out_dir}/vectors_qps_recall.(md|png)")
+    title = f"vectors (clustered {n:,} x {dim}, cosine, {queries} queries, k=10)"
+    summary = figures if as_json else {k: figures[k] for k in SUMMARY_KEYS if k in figures}
+    report(title, summary, as_json=as_json)
+    if not as_json:
+        click.echo(f"  table and plot in {out_dir}/vectors_qps_recall.(md|png)")
