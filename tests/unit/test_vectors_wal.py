@@ -10,6 +10,13 @@ from abi.vectors.errors import StorageCorrupt
 from abi.vectors.wal import WriteAheadLog
 
 
+def _flip_byte(path: Path, offset: int) -> None:
+    """Garble one byte of a file on disk."""
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
 def _write(path: Path, bodies: list[bytes]) -> WriteAheadLog:
     wal = WriteAheadLog(path, "batch")
     list(wal.replay(0))
@@ -43,10 +50,7 @@ def test_torn_tail_is_truncated_and_appends_continue(tmp_path: Path, cut: int) -
 
 def test_garbled_last_record_is_dropped(tmp_path: Path) -> None:
     _write(tmp_path, [b"good", b"will-be-garbled"])
-    segment = next(tmp_path.glob("*.wal"))
-    data = bytearray(segment.read_bytes())
-    data[-3] ^= 0xFF
-    segment.write_bytes(bytes(data))
+    _flip_byte(next(tmp_path.glob("*.wal")), -3)
     assert list(WriteAheadLog(tmp_path).replay(0)) == [(1, b"good")]
 
 
@@ -57,10 +61,7 @@ def test_damage_in_an_older_segment_is_corruption(tmp_path: Path) -> None:
     wal.rotate()
     wal.append([b"new"])
     wal.close()
-    first = sorted(tmp_path.glob("*.wal"))[0]
-    data = bytearray(first.read_bytes())
-    data[-2] ^= 0xFF
-    first.write_bytes(bytes(data))
+    _flip_byte(sorted(tmp_path.glob("*.wal"))[0], -2)
     with pytest.raises(StorageCorrupt):
         list(WriteAheadLog(tmp_path).replay(0))
 
