@@ -20,9 +20,10 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from abi.agents import tables as t
+from abi.agents.definitions import DefinitionTable, summary
 from abi.agents.spec import AgentSpec, LlmBackend
 from abi.agents.validation import parse_definition
-from abi.errors import Conflict, InvalidInput, NotFound
+from abi.errors import InvalidInput
 from abi.store import Database, TenantScope
 from abi.store.types import utcnow
 
@@ -50,12 +51,8 @@ class Agent:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id,
-            "name": self.name,
-            "version": self.version,
+            **summary(self.id, self.name, self.version, self.created_at, self.updated_at),
             "has_api_key": self.has_api_key,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
             **self.spec.model_dump(mode="json", exclude={"name"}),
         }
 
@@ -67,6 +64,9 @@ Listener = Callable[[str, str, "Agent | None"], None]
 def parse_spec(data: Any) -> AgentSpec:
     """A AgentSpec from JSON-like data; errors name the offending field."""
     return parse_definition(AgentSpec, data, what="agent", code="agents.invalid_definition")
+
+
+_AGENTS = DefinitionTable(t.agents, "spec", kind="agent", code="agents")
 
 
 def _secret_context(agent_id: str) -> bytes:
@@ -127,22 +127,8 @@ class AgentRegistry:
         now = utcnow()
         secret = self._seal(tenant_id, agent_id, key) if key else None
         with self.db.begin() as conn:
-            if scope.one(conn, t.agents, t.agents.c.name == spec.name) is not None:
-                raise Conflict(f"agent {spec.name!r} already exists", code="agents.exists")
             document = spec.model_dump(mode="json")
-            scope.insert(
-                conn,
-                t.agents,
-                {
-                    "id": agent_id,
-                    "name": spec.name,
-                    "version": 1,
-                    "spec": document,
-                    "secret": secret,
-                    "created_at": now,
-                    "updated_at": now,
-                },
-            )
+            _AGENTS.insert(conn, scope, agent_id, spec.name, document, now=now, secret=secret)
             scope.insert(
                 conn,
                 t.agent_versions,
@@ -152,16 +138,10 @@ class AgentRegistry:
         self._notify(tenant_id, agent_id, agent)
         return agent
 
-    def _row(self, conn: sa.Connection, scope: TenantScope, ref: str) -> sa.RowMapping:
-        row = scope.one(conn, t.agents, sa.or_(t.agents.c.id == ref, t.agents.c.name == ref))
-        if row is None:
-            raise NotFound(f"agent {ref!r} does not exist", code="agents.not_found")
-        return row
-
     def get(self, tenant_id: str, ref: str) -> Agent:
         """The agent with id or name ``ref``."""
         with self.db.begin() as conn:
-            return self._row_to_agent(self._row(conn, TenantScope(tenant_id), ref))
+            return self._row_to_agent(_AGENTS.row(conn, TenantScope(tenant_id), ref))
 
     def cached(self, tenant_id: str, ref: str) -> Agent | None:
         """The agent as read at most ``cache_seconds`` ago, or None. Changes made in this
@@ -212,32 +192,15 @@ class AgentRegistry:
         scope = TenantScope(tenant_id)
         now = utcnow()
         with self.db.begin() as conn:
-            row = self._row(conn, scope, ref)
+            row = _AGENTS.row(conn, scope, ref)
             agent_id = row["id"]
-            clash = scope.one(
-                conn, t.agents, t.agents.c.name == spec.name, t.agents.c.id != agent_id
-            )
-            if clash is not None:
-                raise Conflict(f"agent {spec.name!r} already exists", code="agents.exists")
             secret: bytes | None = row["secret"]
             if not isinstance(spec.backend, LlmBackend) or key == "":
                 secret = None
             elif key:
                 secret = self._seal(tenant_id, agent_id, key)
-            version = row["version"] + 1
             document = spec.model_dump(mode="json")
-            scope.update(
-                conn,
-                t.agents,
-                {
-                    "name": spec.name,
-                    "version": version,
-                    "spec": document,
-                    "secret": secret,
-                    "updated_at": now,
-                },
-                t.agents.c.id == agent_id,
-            )
+            version = _AGENTS.replace(conn, scope, row, spec.name, document, now=now, secret=secret)
             scope.insert(
                 conn,
                 t.agent_versions,
@@ -260,7 +223,7 @@ class AgentRegistry:
         """Remove an agent and its version history."""
         scope = TenantScope(tenant_id)
         with self.db.begin() as conn:
-            agent_id = self._row(conn, scope, ref)["id"]
+            agent_id = _AGENTS.row(conn, scope, ref)["id"]
             scope.delete(conn, t.agent_versions, t.agent_versions.c.agent_id == agent_id)
             scope.delete(conn, t.agents, t.agents.c.id == agent_id)
         self._notify(tenant_id, agent_id, None)
@@ -269,7 +232,7 @@ class AgentRegistry:
         """Every stored definition of the agent, oldest first."""
         scope = TenantScope(tenant_id)
         with self.db.begin() as conn:
-            agent_id = self._row(conn, scope, ref)["id"]
+            agent_id = _AGENTS.row(conn, scope, ref)["id"]
             rows = scope.all(
                 conn,
                 t.agent_versions,

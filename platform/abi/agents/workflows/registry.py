@@ -11,9 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from abi.agents import tables as t
+from abi.agents.definitions import DefinitionTable, summary
 from abi.agents.validation import parse_definition
 from abi.agents.workflows.definition import WorkflowSpec
-from abi.errors import Conflict, NotFound
 from abi.store import Database, TenantScope
 from abi.store.types import utcnow
 
@@ -30,11 +30,7 @@ class Workflow:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id,
-            "name": self.name,
-            "version": self.version,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
+            **summary(self.id, self.name, self.version, self.created_at, self.updated_at),
             **self.spec.model_dump(mode="json", by_alias=True, exclude={"name"}),
         }
 
@@ -48,6 +44,9 @@ def parse_workflow(data: Any) -> WorkflowSpec:
 
 def _dump(spec: WorkflowSpec) -> dict[str, Any]:
     return spec.model_dump(mode="json", by_alias=True)
+
+
+_WORKFLOWS = DefinitionTable(t.workflows, "definition", kind="workflow", code="workflows")
 
 
 class WorkflowRegistry:
@@ -68,38 +67,18 @@ class WorkflowRegistry:
             updated_at=row["updated_at"],
         )
 
-    def _row(self, conn: sa.Connection, scope: TenantScope, ref: str) -> sa.RowMapping:
-        w = t.workflows
-        row = scope.one(conn, w, sa.or_(w.c.id == ref, w.c.name == ref))
-        if row is None:
-            raise NotFound(f"workflow {ref!r} does not exist", code="workflows.not_found")
-        return row
-
     def create(self, tenant_id: str, definition: Any) -> Workflow:
         spec = parse_workflow(definition)
         scope = TenantScope(tenant_id)
         now = utcnow()
         workflow_id = "wf_" + uuid.uuid4().hex[:16]
         with self.db.begin() as conn:
-            if scope.one(conn, t.workflows, t.workflows.c.name == spec.name) is not None:
-                raise Conflict(f"workflow {spec.name!r} already exists", code="workflows.exists")
-            scope.insert(
-                conn,
-                t.workflows,
-                {
-                    "id": workflow_id,
-                    "name": spec.name,
-                    "version": 1,
-                    "definition": _dump(spec),
-                    "created_at": now,
-                    "updated_at": now,
-                },
-            )
+            _WORKFLOWS.insert(conn, scope, workflow_id, spec.name, _dump(spec), now=now)
         return Workflow(workflow_id, tenant_id, spec.name, 1, spec, now, now)
 
     def get(self, tenant_id: str, ref: str) -> Workflow:
         with self.db.begin() as conn:
-            return self._to_workflow(self._row(conn, TenantScope(tenant_id), ref))
+            return self._to_workflow(_WORKFLOWS.row(conn, TenantScope(tenant_id), ref))
 
     def list(self, tenant_id: str) -> builtins.list[Workflow]:
         with self.db.begin() as conn:
@@ -110,27 +89,13 @@ class WorkflowRegistry:
         spec = parse_workflow(definition)
         scope = TenantScope(tenant_id)
         now = utcnow()
-        w = t.workflows
         with self.db.begin() as conn:
-            row = self._row(conn, scope, ref)
-            if scope.one(conn, w, w.c.name == spec.name, w.c.id != row["id"]) is not None:
-                raise Conflict(f"workflow {spec.name!r} already exists", code="workflows.exists")
-            version = row["version"] + 1
-            scope.update(
-                conn,
-                w,
-                {
-                    "name": spec.name,
-                    "version": version,
-                    "definition": _dump(spec),
-                    "updated_at": now,
-                },
-                w.c.id == row["id"],
-            )
+            row = _WORKFLOWS.row(conn, scope, ref)
+            version = _WORKFLOWS.replace(conn, scope, row, spec.name, _dump(spec), now=now)
         return Workflow(row["id"], tenant_id, spec.name, version, spec, row["created_at"], now)
 
     def delete(self, tenant_id: str, ref: str) -> None:
         scope = TenantScope(tenant_id)
         with self.db.begin() as conn:
-            row = self._row(conn, scope, ref)
+            row = _WORKFLOWS.row(conn, scope, ref)
             scope.delete(conn, t.workflows, t.workflows.c.id == row["id"])
