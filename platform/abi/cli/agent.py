@@ -18,7 +18,7 @@ import click
 import httpx
 
 from abi.cli.common import emit_json, handle_errors, open_platform
-from abi.cli.plugin_registry import RemoteError, target_options
+from abi.cli.plugin_registry import remote_call, target_options
 from abi.errors import InvalidInput
 from abi.runtime import Platform
 
@@ -47,17 +47,7 @@ class RemoteAgents:
         )
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
-        try:
-            response = self.http.request(method, path, json=body)
-        except httpx.HTTPError as exc:
-            raise RemoteError(0, "cli.unreachable", f"cannot reach the server: {exc}") from exc
-        if response.is_success:
-            return response.json() if response.content else None
-        try:
-            error = response.json()["error"]
-        except (ValueError, KeyError, TypeError):
-            error = {"code": f"http.{response.status_code}", "message": response.text[:500]}
-        raise RemoteError(response.status_code, error["code"], error["message"])
+        return remote_call(self.http, method, path, json=body)
 
 
 class LocalAgents:
