@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from abi.vectors.arrays import METRICS
-from abi.vectors.errors import VectorInputError
+from abi.vectors.errors import VectorInputError, check_choice
 from abi.vectors.indexes import check_params
 
 DTYPES = ("f32", "f16", "bf16", "i8")
@@ -58,16 +58,8 @@ def check_config(spec: Mapping[str, Any], max_dimension: int) -> CollectionConfi
             f"dimension must be an integer in [1, {max_dimension}]",
             code="vectors.invalid_dimension",
         )
-    if metric not in METRICS:
-        raise VectorInputError(
-            f"unknown metric {metric!r}; use one of {', '.join(METRICS)}",
-            code="vectors.unknown_metric",
-        )
-    if dtype not in DTYPES:
-        raise VectorInputError(
-            f"unknown storage type {dtype!r}; use one of {', '.join(DTYPES)}",
-            code="vectors.unknown_dtype",
-        )
+    check_choice(metric, METRICS, "metric", "vectors.unknown_metric")
+    check_choice(dtype, DTYPES, "storage type", "vectors.unknown_dtype")
     if params is not None and not isinstance(params, Mapping):
         raise VectorInputError("index params are a JSON object")
     checked = check_params(index, dtype, dict(params or {}))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from typing import Any
+
 from abi.errors import AbiError, Conflict, InvalidInput, NotFound, PayloadTooLarge
 
 
@@ -9,6 +12,15 @@ class VectorInputError(InvalidInput):
     """A vector, id, payload or parameter is malformed; nothing was changed."""
 
     code = "vectors.invalid_input"
+
+
+def check_choice(value: Any, choices: Collection[str], what: str, code: str) -> None:
+    """Refuse ``value`` with error ``code`` unless it is one of ``choices`` (named in the
+    message, e.g. ``unknown metric 'x'; use one of cosine, l2, ip``)."""
+    if value not in choices:
+        raise VectorInputError(
+            f"unknown {what} {value!r}; use one of {', '.join(choices)}", code=code
+        )
 
 
 class FilterInvalid(InvalidInput):

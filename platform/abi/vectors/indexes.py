@@ -15,7 +15,7 @@ import numpy as np
 
 from abi.vectors import exact
 from abi.vectors.arrays import VectorArray
-from abi.vectors.errors import VectorInputError
+from abi.vectors.errors import VectorInputError, check_choice
 
 THREADS = os.cpu_count() or 1
 INDEX_KINDS = ("hnsw", "flat", "ivf")
@@ -228,11 +228,7 @@ def check_params(kind: str, dtype: str, params: dict[str, Any]) -> dict[str, Any
         "flat": {},
         "ivf": {"nlist": (1, 65536), "nprobe": (1, 65536)},
     }
-    if kind not in allowed:
-        raise VectorInputError(
-            f"unknown index kind {kind!r}; use one of {', '.join(INDEX_KINDS)}",
-            code="vectors.unknown_index",
-        )
+    check_choice(kind, INDEX_KINDS, "index kind", "vectors.unknown_index")
     if kind != "hnsw" and dtype not in ("f32", "f16"):
         raise VectorInputError(
             f"index {kind!r} stores f32 or f16, not {dtype!r}", code="vectors.unknown_dtype"
