@@ -139,6 +139,25 @@ class WorkflowEngine:
     async def _save(self, run: _Run, **values: Any) -> None:
         await asyncio.to_thread(self.runs.update, run.tenant_id, run.run_id, **values)
 
+    async def _close_step(self, run: _Run, record: int, status: str, **values: Any) -> None:
+        """Mark the step's history row ``status`` (with attempts, output, error...)."""
+        await asyncio.to_thread(
+            self.runs.step_finished, run.tenant_id, record, status=status, **values
+        )
+
+    def _publish_finished(
+        self, run: _Run, step: Step, trace: Trace, *, elapsed_ms: float, **data: Any
+    ) -> None:
+        self._publish(
+            run,
+            "step.finished",
+            step_id=step.id,
+            kind=step.kind,
+            span_id=trace.span_id,
+            elapsed_ms=elapsed_ms,
+            **data,
+        )
+
     async def execute(self, tenant_id: str, run_id: str) -> dict[str, Any]:
         """Run (or resume) ``run_id`` to its end; returns the run as recorded."""
         row = await asyncio.to_thread(self.runs.raw, tenant_id, run_id)
@@ -219,9 +238,7 @@ class WorkflowEngine:
             record = await asyncio.shield(recording)
         except asyncio.CancelledError:  # the row is being written: mark it cancelled
             record = await recording
-            await asyncio.to_thread(
-                self.runs.step_finished, run.tenant_id, record, status="cancelled", attempts=0
-            )
+            await self._close_step(run, record, "cancelled", attempts=0)
             raise
         self._publish(
             run,
@@ -240,15 +257,7 @@ class WorkflowEngine:
                     result = await self._dispatch(run, step, trace)
                 break
             except asyncio.CancelledError:
-                await asyncio.shield(
-                    asyncio.to_thread(
-                        self.runs.step_finished,
-                        run.tenant_id,
-                        record,
-                        status="cancelled",
-                        attempts=attempt,
-                    )
-                )
+                await asyncio.shield(self._close_step(run, record, "cancelled", attempts=attempt))
                 raise
             except RunCancelled:
                 raise
@@ -272,28 +281,17 @@ class WorkflowEngine:
         run.steps[step.id] = {"status": "completed", "output": result.output, "text": result.text}
         if isinstance(step, AgentStep | PluginStep):
             run.usage.add(result.usage)
-        await asyncio.to_thread(
-            self.runs.step_finished,
-            run.tenant_id,
-            record,
-            status="completed",
-            attempts=attempt,
-            output=result.output,
-            usage=result.usage.to_dict(),
-        )
+        outcome = {"attempts": attempt, "output": result.output, "usage": result.usage.to_dict()}
+        await self._close_step(run, record, "completed", **outcome)
         await self._save(run, checkpoint=run.steps, usage=run.usage.to_dict())
-        self._publish(
+        self._publish_finished(
             run,
-            "step.finished",
-            step_id=step.id,
-            kind=step.kind,
-            status="completed",
-            attempts=attempt,
-            output=result.output,
-            usage=result.usage.to_dict(),
+            step,
+            trace,
             elapsed_ms=elapsed_ms,
-            span_id=trace.span_id,
+            status="completed",
             meta=result.meta,
+            **outcome,
         )
         return result
 
@@ -310,24 +308,15 @@ class WorkflowEngine:
     ) -> StepResult | None:
         error = exc.error if isinstance(exc, StepFailed) else _error(exc)
         if record is not None:
-            await asyncio.to_thread(
-                self.runs.step_finished,
-                run.tenant_id,
-                record,
-                status="failed",
-                attempts=attempts,
-                error=error,
-            )
-        self._publish(
+            await self._close_step(run, record, "failed", attempts=attempts, error=error)
+        self._publish_finished(
             run,
-            "step.finished",
-            step_id=step.id,
-            kind=step.kind,
+            step,
+            trace,
+            elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
             status="failed",
             attempts=attempts,
             error=error,
-            span_id=trace.span_id,
-            elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
         )
         if not step.continue_on_error:
             if isinstance(exc, StepFailed):
