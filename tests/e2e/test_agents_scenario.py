@@ -10,9 +10,9 @@ import json
 from typing import Any
 
 import httpx
-from websockets.sync.client import connect
 
 from abi.plugins.signing import generate_key, public_key_id
+from helpers.agents_api import api_client, create_agent, subscribed
 from helpers.plugin_bundles import make_bundle
 
 RESEARCHER = {
@@ -104,20 +104,14 @@ def _create_agents(api: httpx.Client) -> None:
             ],
         ),
     ):
-        assert api.post("/agents", json=definition).status_code == 201
-        stored = api.post(f"/agents/{definition['name']}/memory", json={"passages": passages})
-        assert stored.status_code == 201, stored.text
+        create_agent(api, definition, passages)
 
 
 def _run_streamed(
     api: httpx.Client, base: str, headers: dict[str, str]
 ) -> tuple[str, list[dict[str, Any]]]:
     """Start the workflow while subscribed to workflows.* and collect its events."""
-    ws_url = base.replace("http://", "ws://") + "/api/v1/ws"
-    with connect(ws_url, additional_headers=headers) as ws:
-        assert json.loads(ws.recv(timeout=10))["type"] == "welcome"
-        ws.send(json.dumps({"type": "subscribe", "topics": ["workflows.*"]}))
-        assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
+    with subscribed(base, headers, ["workflows.*"]) as ws:
         started = api.post(
             "/workflows/space-dinner/runs",
             json={"input": {"space": "distance of mars", "food": "boil an egg"}},
@@ -137,7 +131,7 @@ def test_agents_scenario(live_server: Any, platform_admin: Any) -> None:
     base = live_server.url
     admin = platform_admin.headers()
     headers = _tenant_headers(base, admin)
-    api = httpx.Client(base_url=f"{base}/api/v1", headers=headers, timeout=60)
+    api = api_client(base, headers, timeout=60)
     _install_plugin(api, base, admin)
     _create_agents(api)
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.sync.client import connect
+
+from helpers.agents_api import api_client, create_agent, subscribed
 
 DOCS = {
     "name": "docs",
@@ -37,52 +38,47 @@ def acme(tenant_factory: Callable[[str], Any]) -> Any:
 
 @pytest.fixture
 def api(live_server: Any, acme: Any) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url, headers=acme.headers(), timeout=30) as client:
+    with api_client(live_server.url, acme.headers()) as client:
         yield client
 
 
 @pytest.fixture
 def docs(api: httpx.Client) -> dict[str, Any]:
-    created = api.post("/api/v1/agents", json=DOCS)
-    assert created.status_code == 201, created.text
-    stored = api.post("/api/v1/agents/docs/memory", json={"passages": PASSAGES})
-    assert stored.status_code == 201, stored.text
-    body: dict[str, Any] = created.json()
-    return body
+    return create_agent(api, DOCS, PASSAGES)
 
 
 def test_create_get_list_update_delete(api: httpx.Client, docs: dict[str, Any]) -> None:
     assert docs["version"] == 1 and docs["capabilities"] == ["text_generation", "vector_search"]
-    assert api.get(f"/api/v1/agents/{docs['id']}").json()["name"] == "docs"
-    assert [a["name"] for a in api.get("/api/v1/agents").json()["agents"]] == ["docs"]
-    changed = api.put("/api/v1/agents/docs", json={**DOCS, "capabilities": ["reasoning"]})
+    assert api.get(f"/agents/{docs['id']}").json()["name"] == "docs"
+    assert [a["name"] for a in api.get("/agents").json()["agents"]] == ["docs"]
+    changed = api.put("/agents/docs", json={**DOCS, "capabilities": ["reasoning"]})
     assert changed.json()["version"] == 2
-    versions = api.get("/api/v1/agents/docs/versions").json()["versions"]
+    versions = api.get("/agents/docs/versions").json()["versions"]
     assert [(v["version"], v["capabilities"]) for v in versions] == [
         (1, ["text_generation", "vector_search"]),
         (2, ["reasoning"]),
     ]
-    assert api.delete("/api/v1/agents/docs").status_code == 204
-    missing = api.get("/api/v1/agents/docs")
+    assert api.delete("/agents/docs").status_code == 204
+    missing = api.get("/agents/docs")
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "agents.not_found"
 
 
 def test_unknown_capability_is_a_400_that_names_it(api: httpx.Client) -> None:
-    response = api.post("/api/v1/agents", json={**DOCS, "capabilities": ["mind_reading"]})
+    response = api.post("/agents", json={**DOCS, "capabilities": ["mind_reading"]})
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "agents.unknown_capability"
-    assert api.get("/api/v1/agents").json()["agents"] == []
+    assert api.get("/agents").json()["agents"] == []
 
 
 def test_duplicate_name_is_a_409(api: httpx.Client, docs: dict[str, Any]) -> None:
-    response = api.post("/api/v1/agents", json=DOCS)
+    response = api.post("/agents", json=DOCS)
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "agents.exists"
 
 
 def test_retrieval_query_answers_from_memory(api: httpx.Client, docs: dict[str, Any]) -> None:
-    response = api.post("/api/v1/agents/docs/query", json={"query": "how do I install abi"})
+    response = api.post("/agents/docs/query", json={"query": "how do I install abi"})
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["sources"][0]["source"] == "install.md"
@@ -92,8 +88,8 @@ def test_retrieval_query_answers_from_memory(api: httpx.Client, docs: dict[str, 
 
 
 def test_query_trace_holds_the_agent_span(api: httpx.Client, docs: dict[str, Any]) -> None:
-    body = api.post("/api/v1/agents/docs/query", json={"query": "which port"}).json()
-    trace = api.get(f"/api/v1/traces/{body['trace_id']}")
+    body = api.post("/agents/docs/query", json={"query": "which port"}).json()
+    trace = api.get(f"/traces/{body['trace_id']}")
     assert trace.status_code == 200, trace.text
     names = {span["name"] for span in trace.json()["spans"]}
     assert {"http.request", "invoke_agent"} <= names
@@ -101,43 +97,39 @@ def test_query_trace_holds_the_agent_span(api: httpx.Client, docs: dict[str, Any
 
 def test_route_explains_and_respects_capabilities(api: httpx.Client, docs: dict[str, Any]) -> None:
     api.post(
-        "/api/v1/agents",
+        "/agents",
         json={
             "name": "planner",
             "capabilities": ["planning"],
             "persona": {"description": "plans projects and schedules"},
         },
     )
-    chosen = api.post("/api/v1/route", json={"query": "how do I install it"}).json()
+    chosen = api.post("/route", json={"query": "how do I install it"}).json()
     assert chosen["agent_name"] == "docs" and "docs" in chosen["explanation"]
     forced = api.post(
-        "/api/v1/route", json={"query": "how do I install it", "capabilities": ["planning"]}
+        "/route", json={"query": "how do I install it", "capabilities": ["planning"]}
     ).json()
     assert forced["agent_name"] == "planner"
-    none = api.post("/api/v1/route", json={"query": "x", "capabilities": ["learning"]})
+    none = api.post("/route", json={"query": "x", "capabilities": ["learning"]})
     assert none.status_code == 404
     assert none.json()["error"]["code"] == "agents.no_capable_agent"
 
 
 def test_service_discovery_finds_providers(api: httpx.Client, docs: dict[str, Any]) -> None:
-    found = api.get("/api/v1/services/docs.answer").json()["providers"]
+    found = api.get("/services/docs.answer").json()["providers"]
     assert [p["agent_name"] for p in found] == ["docs"]
-    filtered = api.get("/api/v1/services/docs.answer", params={"capabilities": "planning"})
+    filtered = api.get("/services/docs.answer", params={"capabilities": "planning"})
     assert filtered.json()["providers"] == []
 
 
 def test_streamed_query_and_messages_reach_websocket_clients(
     live_server: Any, acme: Any, api: httpx.Client, docs: dict[str, Any]
 ) -> None:
-    url = live_server.url.replace("http://", "ws://") + "/api/v1/ws"
-    with connect(url, additional_headers=acme.headers()) as ws:
-        assert json.loads(ws.recv(timeout=10))["type"] == "welcome"
-        ws.send(json.dumps({"type": "subscribe", "topics": [f"agents.{docs['id']}.*"]}))
-        assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
+    with subscribed(live_server.url, acme.headers(), [f"agents.{docs['id']}.*"]) as ws:
         reply = api.post(
-            "/api/v1/agents/docs/query", json={"query": "install", "stream": True, "query_id": "s1"}
+            "/agents/docs/query", json={"query": "install", "stream": True, "query_id": "s1"}
         ).json()
-        api.post("/api/v1/agents/docs/messages", json={"sender": "tester", "body": {"hi": 1}})
+        api.post("/agents/docs/messages", json={"sender": "tester", "body": {"hi": 1}})
         events = []
         while len(events) < 4:
             message = json.loads(ws.recv(timeout=10))
@@ -166,10 +158,10 @@ def test_workflow_crud_and_a_run(api: httpx.Client, docs: dict[str, Any]) -> Non
             "port": "{{ steps.second.output.sources.0.source }}",
         },
     }
-    assert api.post("/api/v1/workflows", json=workflow).status_code == 201
-    assert api.get("/api/v1/workflows/ask-twice").json()["version"] == 1
+    assert api.post("/workflows", json=workflow).status_code == 201
+    assert api.get("/workflows/ask-twice").json()["version"] == 1
     run = api.post(
-        "/api/v1/workflows/ask-twice/runs", json={"input": {"query": "install abi"}, "wait": True}
+        "/workflows/ask-twice/runs", json={"input": {"query": "install abi"}, "wait": True}
     )
     assert run.status_code == 200, run.text
     body = run.json()
@@ -177,17 +169,17 @@ def test_workflow_crud_and_a_run(api: httpx.Client, docs: dict[str, Any]) -> Non
     assert body["output"] == {"install": "install.md", "port": "serve.md"}
     assert [s["step_id"] for s in body["steps"]] == ["first", "second"]
     assert all(s["usage"]["vectors_searched"] == 3 for s in body["steps"])
-    listed = api.get("/api/v1/workflows/ask-twice/runs").json()["runs"]
+    listed = api.get("/workflows/ask-twice/runs").json()["runs"]
     assert [r["id"] for r in listed] == [body["id"]]
-    again = api.post(f"/api/v1/workflow-runs/{body['id']}/cancel")
+    again = api.post(f"/workflow-runs/{body['id']}/cancel")
     assert again.status_code == 409
-    updated = api.put("/api/v1/workflows/ask-twice", json={**workflow, "description": "v2"})
+    updated = api.put("/workflows/ask-twice", json={**workflow, "description": "v2"})
     assert updated.json()["version"] == 2
-    assert api.delete("/api/v1/workflows/ask-twice").status_code == 204
+    assert api.delete("/workflows/ask-twice").status_code == 204
 
 
 def test_invalid_workflow_is_a_400(api: httpx.Client) -> None:
-    response = api.post("/api/v1/workflows", json={"name": "bad", "steps": []})
+    response = api.post("/workflows", json={"name": "bad", "steps": []})
     assert response.status_code == 400
 
 
@@ -205,8 +197,8 @@ def test_other_tenant_sees_nothing(
     live_server: Any, tenant_factory: Callable[[str], Any], docs: dict[str, Any]
 ) -> None:
     other = tenant_factory("globex")
-    with httpx.Client(base_url=live_server.url, headers=other.headers()) as client:
-        assert client.get("/api/v1/agents").json()["agents"] == []
-        assert client.get(f"/api/v1/agents/{docs['id']}").status_code == 404
-        assert client.post("/api/v1/agents/docs/query", json={"query": "x"}).status_code == 404
-        assert client.post("/api/v1/route", json={"query": "install"}).status_code == 404
+    with api_client(live_server.url, other.headers()) as client:
+        assert client.get("/agents").json()["agents"] == []
+        assert client.get(f"/agents/{docs['id']}").status_code == 404
+        assert client.post("/agents/docs/query", json={"query": "x"}).status_code == 404
+        assert client.post("/route", json={"query": "install"}).status_code == 404
