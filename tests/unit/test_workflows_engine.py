@@ -97,6 +97,16 @@ class Harness:
     async def run(self, definition: dict[str, Any], run_input: Any = None) -> dict[str, Any]:
         return await self.engine.execute(TENANT, self.create(definition, run_input))
 
+    async def start_held(self) -> tuple[str, asyncio.Task[dict[str, Any]]]:
+        """A run whose first step is held at the gate (it has started) and a second step
+        ``never``: the run id and the task executing it."""
+        self.script.gate = asyncio.Event()
+        run_id = self.create({"steps": [plugin("wait", name="gate"), plugin("never")]})
+        task = asyncio.create_task(self.engine.execute(TENANT, run_id))
+        while self.script.calls != ["wait"]:
+            await asyncio.sleep(0.01)
+        return run_id, task
+
 
 @pytest.fixture
 def h(tmp_path: Path) -> Harness:
@@ -253,11 +263,7 @@ async def test_checkpoint_is_written_after_every_step(h: Harness) -> None:
 
 
 async def test_cancelling_the_task_records_a_cancelled_run(h: Harness) -> None:
-    h.script.gate = asyncio.Event()
-    run_id = h.create({"steps": [plugin("wait", name="gate"), plugin("never")]})
-    task = asyncio.create_task(h.engine.execute(TENANT, run_id))
-    while h.script.calls != ["wait"]:
-        await asyncio.sleep(0.01)
+    run_id, task = await h.start_held()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -267,12 +273,9 @@ async def test_cancelling_the_task_records_a_cancelled_run(h: Harness) -> None:
 
 
 async def test_cancel_from_another_process_stops_at_next_step(h: Harness) -> None:
-    h.script.gate = asyncio.Event()
-    run_id = h.create({"steps": [plugin("wait", name="gate"), plugin("never")]})
-    task = asyncio.create_task(h.engine.execute(TENANT, run_id))
-    while h.script.calls != ["wait"]:
-        await asyncio.sleep(0.01)
+    run_id, task = await h.start_held()
     h.runs.update(TENANT, run_id, status="cancelled")
+    assert h.script.gate is not None
     h.script.gate.set()
     run = await task
     assert run["status"] == "cancelled"
