@@ -36,6 +36,11 @@ def read_document(path: str) -> Any:
         raise InvalidInput(f"{path} is not valid JSON/TOML: {exc}") from None
 
 
+def format_usage(usage: dict[str, Any]) -> str:
+    """The non-zero usage counters as ``name=value, ...`` (empty when none)."""
+    return ", ".join(f"{k}={v}" for k, v in usage.items() if v)
+
+
 class RemoteAgents:
     """The agents and workflows routes of a server, as one tenant's client."""
 
@@ -190,7 +195,7 @@ def query(ref: str, text: str, conversation: str | None, as_json: bool, **target
         emit_json(reply)
         return
     click.echo(reply["answer"])
-    used = ", ".join(f"{k}={v}" for k, v in reply["usage"].items() if v)
+    used = format_usage(reply["usage"])
     click.echo(
         f"-- {reply['agent']['name']} v{reply['agent']['version']}; "
         f"{used or 'no usage'}; trace {reply['trace_id']}",

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from abi.cli.agent import open_agents, read_document
+from abi.cli.agent import format_usage, open_agents, read_document
 from abi.cli.common import emit_json, handle_errors
 from abi.cli.plugin_registry import target_options
 from abi.errors import InvalidInput
@@ -57,7 +57,7 @@ def run(ref: str, run_input: str | None, as_json: bool, **target: Any) -> None:
         emit_json(result)
         return
     for step in result["steps"]:
-        used = ", ".join(f"{k}={v}" for k, v in step["usage"].items() if v)
+        used = format_usage(step["usage"])
         click.echo(
             f"{step['step_id']:<16} {step['status']:<10} {step['elapsed_ms'] or 0:>9.1f} ms  {used}"
         )
