@@ -7,16 +7,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from abi.config import load_settings
-from abi.errors import Unavailable
 from abi.runtime import Platform
-from abi.server.benchmark import ServerProcess, parse_wrk
+from abi.server.benchmark import ServerProcess, run_wrk
 
 LUA = """
 local queries = %s
@@ -26,14 +23,6 @@ request = function()
   return wrk.format("POST", "%s", headers, body)
 end
 """
-
-
-def _wrk(args: list[str]) -> dict[str, Any]:
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        raise Unavailable("the API benchmark needs wrk (Debian package 'wrk')")
-    done = subprocess.run([wrk, *args], capture_output=True, text=True, check=True)
-    return dataclasses.asdict(parse_wrk(done.stdout))
 
 
 def run_api_benchmark(
@@ -88,11 +77,13 @@ def run_api_benchmark(
         try:
             server.wait_ready(120)
             common = ["-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
-            _wrk([*common, "-s", str(script), server.url + path])  # warm-up: indexes load
-            health = _wrk(
-                [*common, "-H", f"Authorization: Bearer {token}", server.url + "/api/v1/health"]
+            run_wrk([*common, "-s", str(script), server.url + path])  # warm-up: indexes load
+            health = dataclasses.asdict(
+                run_wrk(
+                    [*common, "-H", f"Authorization: Bearer {token}", server.url + "/api/v1/health"]
+                )
             )
-            query = _wrk([*common, "-s", str(script), server.url + path])
+            query = dataclasses.asdict(run_wrk([*common, "-s", str(script), server.url + path]))
         finally:
             server.stop()
     return {

@@ -181,17 +181,22 @@ class ServerProcess:
         self._log.close()
 
 
-def _wrk(url: str, token: str | None, connections: int, seconds: float) -> WrkResult:
+def run_wrk(args: list[str]) -> WrkResult:
+    """Run wrk with ``args`` (options and URL) and parse its report."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise Unavailable(
-            "the HTTP benchmark needs wrk (Debian package 'wrk'; tools/system-deps.sh)"
+            "the HTTP benchmarks need wrk (Debian package 'wrk'; tools/system-deps.sh)"
         )
-    command = [wrk, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+    done = subprocess.run([wrk, *args], capture_output=True, text=True, check=True)
+    return parse_wrk(done.stdout)
+
+
+def _wrk(url: str, token: str | None, connections: int, seconds: float) -> WrkResult:
+    command = ["-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
     if token:
         command += ["-H", f"Authorization: Bearer {token}"]
-    done = subprocess.run([*command, url], capture_output=True, text=True, check=True)
-    return parse_wrk(done.stdout)
+    return run_wrk([*command, url])
 
 
 def _median(results: list[WrkResult]) -> WrkResult:
