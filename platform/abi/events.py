@@ -100,13 +100,11 @@ class LocalEventBus:
     def __init__(self) -> None:
         self._subs: list[Subscription] = []
         self._lock = threading.Lock()
-        self.published = 0
 
     def publish(self, tenant_id: str, topic: str, data: dict[str, Any]) -> None:
         event = Event(tenant_id, topic, data)
         with self._lock:
             targets = [sub for sub in self._subs if sub.matches(event)]
-            self.published += 1
         for sub in targets:
             sub.deliver(event)
 
