@@ -134,6 +134,7 @@ def _settings(data_dir: Path, postgres_url: str, redis_url: str) -> Settings:
         overrides={
             "data_dir": data_dir,
             "store": {"database_url": postgres_url, "redis_url": redis_url},
+            "vectors": {"replication": "database"},
             "security": {"master_key": MASTER_KEY},
             "server": {"rate_limit_per_minute": 1, "rate_limit_burst": 6},  # refills 1/min
         },
@@ -259,3 +260,58 @@ def test_rate_limits_hold_across_nodes(nodes: tuple[Node, Node]) -> None:
     ]
     assert statuses[:6] == [200] * 6  # the burst is 6, shared by both nodes
     assert statuses[6:] == [429, 429]
+
+
+VECTORS = "/api/v1/database"
+
+
+def _make_docs(node: Node, tenant: Tenant) -> None:
+    created = httpx.post(
+        f"{node.url}{VECTORS}/collections",
+        json={"name": "docs", "dimension": 3, "metric": "cosine"},
+        headers=tenant.headers,
+    )
+    assert created.status_code == 201, created.text
+    vectors = [{"id": "east", "vector": [1, 0, 0]}, {"id": "north", "vector": [0, 1, 0]}]
+    written = httpx.post(
+        f"{node.url}{VECTORS}/vectors",
+        json={"collection": "docs", "vectors": vectors},
+        headers=tenant.headers,
+    )
+    assert written.status_code == 200, written.text
+
+
+def _nearest(url: str, tenant: Tenant, vector: str) -> list[Any]:
+    reply = httpx.get(
+        f"{url}{VECTORS}/search",
+        params={"collection": "docs", "vector": vector, "k": 1},
+        headers=tenant.headers,
+    )
+    assert reply.status_code == 200, reply.text
+    return [hit["id"] for hit in reply.json()["hits"]]
+
+
+def test_a_vector_written_through_one_node_is_found_through_the_other(
+    nodes: tuple[Node, Node],
+) -> None:
+    a, b = nodes
+    acme = _tenant(a, "acme-vectors")
+    _make_docs(a, acme)
+    assert _nearest(b.url, acme, "0.1,0.9,0") == ["north"]
+
+
+def test_a_new_node_catches_up_on_vectors_by_itself(
+    nodes: tuple[Node, Node], tmp_path: Path, postgres_url: str, redis_url: str
+) -> None:
+    a, _b = nodes
+    acme = _tenant(a, "acme-newnode")
+    _make_docs(a, acme)
+    shutil.copytree(a.platform.settings.data_dir / "keys", tmp_path / "keys")
+    newcomer = Platform(_settings(tmp_path, postgres_url, redis_url))
+    newcomer.start()
+    try:
+        found = newcomer.vectors.search(acme.tenant_id, "docs", [0.9, 0.1, 0.0], k=1)
+        assert [hit["id"] for hit in found] == ["east"]
+        assert newcomer.vectors.stats(acme.tenant_id, "docs")["log"] == "database"
+    finally:
+        newcomer.stop()

@@ -1,9 +1,12 @@
 """One open collection: vectors, ids, payloads and index in memory, made durable by a WAL
 and snapshots in its directory.
 
-Every write is validated completely, appended to the WAL (fsynced per policy), then applied;
-the same ``_apply`` replays the WAL after the latest snapshot on open. All state changes
-happen under the collection's lock; searches take it too (usearch releases the GIL inside).
+Every write is validated completely, appended to the log (fsynced per policy), then applied;
+the same ``_apply`` replays the log after the latest snapshot on open. The log is the file WAL
+in the collection's directory, or the shared log in the database that every node follows
+(``vectors.replication = "database"``; :meth:`Collection.follow` applies other nodes' writes).
+All state changes happen under the collection's lock; searches take it too (usearch releases
+the GIL inside).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import math
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,12 @@ from abi.vectors import exact, snapshots
 from abi.vectors.arrays import VectorArray, check_vectors, prepare
 from abi.vectors.cache import QueryCache
 from abi.vectors.config import CollectionConfig
-from abi.vectors.errors import BatchTooLarge, VectorInputError, VectorNotFound
+from abi.vectors.errors import (
+    BatchTooLarge,
+    CollectionNotFound,
+    VectorInputError,
+    VectorNotFound,
+)
 from abi.vectors.filters import Filter
 from abi.vectors.indexes import AnnIndex, HnswIndex, make_index
 from abi.vectors.payload_index import PayloadIndex
@@ -40,8 +48,9 @@ from abi.vectors.records import (
     encode,
     matrix_bytes,
 )
+from abi.vectors.shared_log import LogGone
 from abi.vectors.stats import OpStats
-from abi.vectors.wal import WriteAheadLog
+from abi.vectors.wal import RecordLog, WriteAheadLog
 
 EXACT_CANDIDATES = 16_384
 """Filtered searches with at most this many candidates are answered exactly."""
@@ -50,11 +59,22 @@ MAX_K = 10_000
 Hit = dict[str, Any]
 
 
+def _items(record: dict[str, Any]) -> int:
+    """How many vectors a record writes."""
+    return len(record["ids"]) if "ids" in record else 1
+
+
 class Collection:
-    """A tenant's collection, opened from (and persisted to) ``directory``."""
+    """A tenant's collection, opened from (and persisted to) ``directory``; its records go
+    to ``log`` when given (a shared log), else to the WAL in ``directory``."""
 
     def __init__(
-        self, directory: Path, config: CollectionConfig, settings: VectorSettings, compute: Any
+        self,
+        directory: Path,
+        config: CollectionConfig,
+        settings: VectorSettings,
+        compute: Any,
+        log: RecordLog | None = None,
     ) -> None:
         self.dir = directory
         self.config = config
@@ -70,10 +90,12 @@ class Collection:
         self.searches = OpStats()
         self.inserts = OpStats()
         self.snapshot_seq = 0
+        self.applied_seq = 0
         self.writes_since_snapshot = 0
         self.recovered_records = 0
+        self.gone = False
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.wal = WriteAheadLog(self.dir / "wal", settings.fsync)
+        self.wal: RecordLog = log or WriteAheadLog(self.dir / "wal", settings.fsync)
         self._load()
 
     # -- opening ---------------------------------------------------------------------
@@ -90,10 +112,35 @@ class Collection:
             else:
                 self.index.load(latest)
             self.snapshot_seq = state.seq
-        for _seq, body in self.wal.replay(self.snapshot_seq):
-            self._apply(decode(body))
-            self.recovered_records += 1
-        self.writes_since_snapshot = self.recovered_records
+        self.applied_seq = self.snapshot_seq
+        self.recovered_records = self._catch_up()
+
+    def _catch_up(self) -> int:
+        """Apply the log's records after ``applied_seq``; returns how many."""
+        applied = 0
+        try:
+            for seq, body in self.wal.replay(self.applied_seq):
+                record = decode(body)
+                self._apply(record)
+                self.applied_seq = seq
+                self.writes_since_snapshot += _items(record)
+                applied += 1
+        except LogGone:
+            raise self._dropped() from None
+        return applied
+
+    def _dropped(self) -> CollectionNotFound:
+        """Mark the collection as dropped by another node (the store reopens or forgets it)."""
+        self.gone = True
+        return CollectionNotFound(f"collection {self.config.name!r} was dropped by another node")
+
+    def follow(self) -> int:
+        """Apply what other nodes appended to a shared log since the last record applied
+        (nothing to do with a file WAL); returns how many records."""
+        if not self.wal.shared:
+            return 0
+        with self.lock:
+            return self._catch_up()
 
     def _bind(self, slot: int, vid: VectorId, payload: dict[str, Any]) -> None:
         self.ids[vid] = slot
@@ -131,7 +178,9 @@ class Collection:
     def _apply_update(
         self, vid: VectorId, matrix: np.ndarray | None, payload: dict[str, Any] | None, merge: bool
     ) -> None:
-        slot = self.ids[vid]
+        slot = self.ids.get(vid)
+        if slot is None:  # deleted by a record another node ordered first
+            return
         if matrix is not None:
             slots = np.asarray([slot], dtype=np.int64)
             self.array.write(slots, matrix)
@@ -152,11 +201,19 @@ class Collection:
             del self.payloads[int(slot)]
             self.pindex.remove(int(slot))
 
-    def _commit(self, record: dict[str, Any], items: int) -> None:
-        """Log then apply one validated write (the caller holds the lock)."""
-        self.wal.append([encode(record)])
+    def _commit(self, record: dict[str, Any]) -> None:
+        """Log then apply one validated write (the caller holds the lock). Records other
+        nodes appended to a shared log first are applied first, in the log's order."""
+        try:
+            seq = self.wal.append([encode(record)])
+        except LogGone:
+            raise self._dropped() from None
+        if seq != self.applied_seq + 1:
+            self._catch_up()
+            return
         self._apply(record)
-        self.writes_since_snapshot += items
+        self.applied_seq = seq
+        self.writes_since_snapshot += _items(record)
 
     # -- writes ----------------------------------------------------------------------
 
@@ -186,7 +243,7 @@ class Collection:
             "payloads": checked_payloads,
         }
         with self.lock:
-            self._commit(record, len(matrix))
+            self._commit(record)
         self.inserts.record(time.perf_counter() - started, len(matrix))
         return checked_ids
 
@@ -213,7 +270,7 @@ class Collection:
                 "payload": checked,
                 "merge": merge,
             }
-            self._commit(record, 1)
+            self._commit(record)
 
     def delete(self, ids: Sequence[Any]) -> int:
         """Delete vectors by id; returns how many existed."""
@@ -223,7 +280,7 @@ class Collection:
         with self.lock:
             present = list(dict.fromkeys(v for v in checked if v in self.ids))
             if present:
-                self._commit({"op": "delete", "ids": present}, len(present))
+                self._commit({"op": "delete", "ids": present})
             return len(present)
 
     def delete_where(self, flt: Filter) -> int:
@@ -233,7 +290,7 @@ class Collection:
             ids = [self.slot_ids[int(s)] for s in slots]
             for start in range(0, len(ids), self.settings.max_batch):
                 chunk = ids[start : start + self.settings.max_batch]
-                self._commit({"op": "delete", "ids": chunk}, len(chunk))
+                self._commit({"op": "delete", "ids": chunk})
             return len(ids)
 
     # -- reads -----------------------------------------------------------------------
@@ -429,7 +486,7 @@ class Collection:
         """Write a snapshot at the current WAL position (if anything changed since the last)
         and drop the WAL segments and snapshots it covers."""
         with self.lock:
-            seq = self.wal.last_seq
+            seq = self.applied_seq
             root = self.dir / "snapshots"
             if seq == self.snapshot_seq and snapshots.latest(root) is not None:
                 return snapshots.latest(root)
@@ -449,6 +506,21 @@ class Collection:
             snapshots.prune(root, path)
             self.wal.drop_through(seq)
             return path
+
+    def export_records(self, batch: int) -> Iterator[bytes]:
+        """The live vectors as upsert records of at most ``batch`` vectors each: what a fresh
+        shared log starts from when a collection is published to it."""
+        with self.lock:
+            slots = list(self.payloads)
+            for start in range(0, len(slots), batch):
+                chunk = slots[start : start + batch]
+                record = {
+                    "op": "upsert",
+                    "ids": [self.slot_ids[s] for s in chunk],
+                    "vectors": matrix_bytes(self.array.get(np.asarray(chunk, np.int64))),
+                    "payloads": [self.payloads[s] for s in chunk],
+                }
+                yield encode(record)
 
     def close(self) -> None:
         with self.lock:
@@ -478,7 +550,8 @@ class Collection:
                 "disk_bytes": snapshots.disk_bytes(self.dir),
                 "wal_bytes": self.wal.size_bytes(),
                 "snapshot_seq": self.snapshot_seq,
-                "wal_seq": self.wal.last_seq,
+                "wal_seq": self.applied_seq,
+                "log": "database" if self.wal.shared else "file",
                 "search": self.searches.summary(),
                 "insert": self.inserts.summary(),
                 "cache": self.cache.summary(),

@@ -4,18 +4,29 @@ Every method takes the tenant id first. Collection definitions live in the SQL t
 ``vector_collections`` (read and written through a TenantScope); each collection's files live
 under ``<data_dir>/vectors/<tenant_id>/<name>/``. Collections open lazily on first use; a
 background thread snapshots those with many writes since their last snapshot.
+
+With ``vectors.replication = "database"`` a collection's write-ahead records go to its shared
+log in the database instead of the local WAL. Every node opens the collection from that log
+(its local snapshot only shortens the replay), applies other nodes' records before each use
+and in the background, and a node whose disk is lost, or a new node, rebuilds from the log.
+Each process (a node, or one of its server workers) then keeps its copies in a directory of
+its own, ``<data_dir>/vectors/replica-<n>``: the first slot whose lock file it can lock.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import re
 import shutil
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
 
 from abi.config import Settings
 from abi.store import Database, TenantScope
@@ -24,10 +35,47 @@ from abi.vectors.config import CollectionConfig, check_config
 from abi.vectors.errors import CollectionExists, CollectionNotFound, VectorInputError
 from abi.vectors.filters import Filter, compile_filter
 from abi.vectors.records import VectorId
+from abi.vectors.shared_log import SharedLog
 from abi.vectors.tables import vector_collections
 
 log = logging.getLogger("abi.vectors")
 _TENANT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+LOG_MARKER = "log_id"
+"""File in a replicated collection's directory naming the shared log its files were built from."""
+
+
+def _claim_slot(base: Path) -> tuple[Path, int]:
+    """The first ``base/replica-<n>`` directory whose lock this process can take, and the
+    open lock file (held until closed), so processes sharing a data directory never share
+    collection files."""
+    number = 0
+    while True:
+        slot = base / f"replica-{number}"
+        slot.mkdir(exist_ok=True)
+        fd = os.open(slot / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            number += 1
+            continue
+        return slot, fd
+
+
+def _claim(directory: Path, log_id: str) -> None:
+    """Keep a collection's local files only if they were built from the shared log
+    ``log_id`` (they are a cache of it); otherwise start the directory afresh."""
+    marker = directory / LOG_MARKER
+    if marker.exists() and marker.read_text() == log_id:
+        return
+    if directory.exists():
+        if not marker.exists() and any(directory.iterdir()):
+            log.warning(
+                "local files of %s predate its shared log; rebuilding from the log", directory
+            )
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    marker.write_text(log_id)
 
 
 class VectorStore:
@@ -41,6 +89,7 @@ class VectorStore:
         self.db = db
         self.compute = compute
         self.root = settings.data_dir / "vectors"
+        self._slot_lock: int | None = None
         self._open: dict[tuple[str, str], Collection] = {}
         self._lock = threading.RLock()
         self._wake = threading.Event()
@@ -51,6 +100,8 @@ class VectorStore:
 
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
+        if self.replicated and self._slot_lock is None:
+            self.root, self._slot_lock = _claim_slot(self.root)
         self._stopping.clear()
         self._thread = threading.Thread(
             target=self._snapshot_loop, name="wdbx-snapshots", daemon=True
@@ -71,6 +122,10 @@ class VectorStore:
                 finally:
                     collection.close()
             self._open.clear()
+        if self._slot_lock is not None:
+            os.close(self._slot_lock)  # releases the slot's lock
+            self._slot_lock = None
+            self.root = self.settings.data_dir / "vectors"
 
     def health(self) -> dict[str, Any]:
         return {
@@ -78,21 +133,38 @@ class VectorStore:
             "open_collections": len(self._open),
         }
 
+    @property
+    def replicated(self) -> bool:
+        """Whether collections live in shared logs in the database."""
+        return self.vsettings.replication == "database"
+
     def _snapshot_loop(self) -> None:
         while not self._stopping.is_set():
             self._wake.wait(timeout=1.0)
             self._wake.clear()
             with self._lock:
-                due = [
-                    c
-                    for c in self._open.values()
-                    if c.writes_since_snapshot >= self.vsettings.snapshot_every_writes
-                ]
+                opened = list(self._open.values())
+            if self.replicated:
+                self._follow_all(opened)
+            due = [
+                c for c in opened if c.writes_since_snapshot >= self.vsettings.snapshot_every_writes
+            ]
             for collection in due:
                 try:
                     collection.snapshot()
                 except Exception:
                     log.exception("snapshot of %s failed", collection.dir)
+
+    @staticmethod
+    def _follow_all(opened: list[Collection]) -> None:
+        """Keep open collections close to their shared logs, so reads find little to apply."""
+        for collection in opened:
+            try:
+                collection.follow()
+            except CollectionNotFound:
+                continue  # dropped elsewhere: forgotten on its next use
+            except Exception as exc:  # the database is away: reads retry and report it
+                log.warning("following the shared log of %s failed: %s", collection.dir, exc)
 
     # -- collections -----------------------------------------------------------------
 
@@ -144,12 +216,46 @@ class VectorStore:
                     "updated_at": now,
                 },
             )
+            if self.replicated:
+                SharedLog.create(conn, tenant_id, name)
         shutil.rmtree(directory, ignore_errors=True)  # leftovers of a crashed drop
         with self._lock:
-            self._open[(tenant_id, name)] = Collection(
-                directory, config, self.vsettings, self.compute
-            )
+            self._open[(tenant_id, name)] = self._open_collection(tenant_id, config)
         return self.describe_collection(tenant_id, name)
+
+    def _open_collection(self, tenant_id: str, config: CollectionConfig) -> Collection:
+        """Open a collection from its directory, or, replicated, from its shared log (the
+        local files serve as long as they were built from that log)."""
+        directory = self._tenant_dir(tenant_id) / config.name
+        if not self.replicated:
+            return Collection(directory, config, self.vsettings, self.compute)
+        shared = SharedLog.attach(self.db, tenant_id, config.name)
+        if shared is None:  # made before replication was on: its files are in the plain layout
+            unreplicated = self.settings.data_dir / "vectors" / tenant_id / config.name
+            shared = self._publish(tenant_id, config, unreplicated)
+        _claim(directory, shared.log_id)
+        return Collection(directory, config, self.vsettings, self.compute, log=shared)
+
+    def _publish(self, tenant_id: str, config: CollectionConfig, source: Path) -> SharedLog:
+        """Start the collection's shared log from the collection files in ``source`` (if
+        any), which are deleted once published: a collection made before replication was
+        turned on, or one just restored from a backup."""
+        try:
+            if source.exists():
+                local = Collection(source, config, self.vsettings, self.compute)
+                with self.db.begin() as conn:
+                    records = local.export_records(self.vsettings.max_batch)
+                    SharedLog.create(conn, tenant_id, config.name, records)
+                local.destroy()
+            else:
+                with self.db.begin() as conn:
+                    SharedLog.create(conn, tenant_id, config.name)
+        except sa.exc.IntegrityError:  # another node started the log first: follow that one
+            log.warning("the shared log of %s was started elsewhere first", source)
+        shared = SharedLog.attach(self.db, tenant_id, config.name)
+        if shared is None:
+            raise CollectionNotFound(f"collection {config.name!r} was dropped by another node")
+        return shared
 
     def _config(self, tenant_id: str, name: str) -> CollectionConfig:
         with self.db.begin() as conn:
@@ -168,12 +274,18 @@ class VectorStore:
         with self._lock:
             found = self._open.get(key)
             if found is None:
-                config = self._config(tenant_id, name)
-                found = Collection(
-                    self._tenant_dir(tenant_id) / name, config, self.vsettings, self.compute
-                )
+                found = self._open_collection(tenant_id, self._config(tenant_id, name))
                 self._open[key] = found
-            return found
+                return found
+        try:
+            found.follow()
+        except CollectionNotFound:  # dropped, perhaps created again, through another node
+            with self._lock:
+                if self._open.get(key) is found:
+                    del self._open[key]
+            found.destroy()
+            return self.collection(tenant_id, name)
+        return found
 
     def describe_collection(self, tenant_id: str, name: str) -> dict[str, Any]:
         collection = self.collection(tenant_id, name)
@@ -194,6 +306,8 @@ class VectorStore:
                 TenantScope(tenant_id).delete(
                     conn, vector_collections, vector_collections.c.name == name
                 )
+                if self.replicated:
+                    SharedLog.drop(conn, tenant_id, name)
             opened = self._open.pop((tenant_id, name), None)
             if opened is not None:
                 opened.destroy()
@@ -340,6 +454,8 @@ class VectorStore:
                     opened = self._open.pop((tenant_id, config.name))
                     opened.destroy()
                     staged.install(config.name, opened.dir)
+                    if self.replicated:
+                        self._publish(tenant_id, config, opened.dir)
             return [c.name for c in staged.configs]
 
 

@@ -14,7 +14,7 @@ import struct
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, Protocol
 
 from abi.vectors.errors import StorageCorrupt
 
@@ -36,8 +36,30 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+class RecordLog(Protocol):
+    """Where a collection's records go before they are applied: this module's file log, or
+    :class:`~abi.vectors.shared_log.SharedLog` in the database (``shared``: other nodes append
+    to it too)."""
+
+    shared: bool
+
+    def append(self, bodies: list[bytes]) -> int: ...
+
+    def replay(self, after_seq: int) -> Iterator[tuple[int, bytes]]: ...
+
+    def rotate(self) -> None: ...
+
+    def drop_through(self, seq: int) -> None: ...
+
+    def size_bytes(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
 class WriteAheadLog:
     """Append-only records with increasing sequence numbers, in rolling segments."""
+
+    shared = False
 
     def __init__(self, directory: Path, fsync: FsyncPolicy = "batch") -> None:
         self.dir = directory
