@@ -86,9 +86,11 @@ class VectorSettings(Section):
     max_batch: int = Field(10_000, ge=1)
     max_dimension: int = Field(4096, ge=1)
     query_cache_entries: int = Field(1024, ge=0)
-    replication: Literal["off", "database"] = "off"
-    """``database``: collections' write-ahead records go to the metadata database, and every
-    node's copy of a collection follows them (multi-node mode on PostgreSQL)."""
+    replication: Literal["auto", "off", "database"] = "auto"
+    """``database``: collections' write-ahead records go to the metadata database and every
+    process's copy of a collection follows them (several nodes or server workers); ``off``:
+    a local WAL per collection, for one process; ``auto``: ``database`` on PostgreSQL or with
+    more than one server worker, else ``off``."""
 
 
 class ComputeSettings(Section):

@@ -134,7 +134,6 @@ def _settings(data_dir: Path, postgres_url: str, redis_url: str) -> Settings:
         overrides={
             "data_dir": data_dir,
             "store": {"database_url": postgres_url, "redis_url": redis_url},
-            "vectors": {"replication": "database"},
             "security": {"master_key": MASTER_KEY},
             "server": {"rate_limit_per_minute": 1, "rate_limit_burst": 6},  # refills 1/min
         },

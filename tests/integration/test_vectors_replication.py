@@ -29,11 +29,12 @@ def node(tmp_path: Path) -> Iterator[Node]:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     started: list[tuple[VectorStore, Database]] = []
 
-    def start(name: str, replication: str = "database") -> VectorStore:
+    def start(name: str, replication: str = "database", workers: int = 1) -> VectorStore:
         settings = load_settings(
             environ={},
             overrides={
                 "data_dir": tmp_path / name,
+                "server": {"workers": workers},
                 "store": {"database_url": url},
                 "vectors": {"replication": replication, "snapshot_every_writes": 1_000_000},
             },
@@ -212,3 +213,10 @@ def test_processes_sharing_a_data_directory_keep_separate_copies(
         "replica-0",
         "replica-1",
     ]
+
+
+@pytest.mark.parametrize(("workers", "replicated"), [(1, False), (2, True)])
+def test_auto_replication_on_sqlite_follows_the_number_of_workers(
+    node: Node, workers: int, replicated: bool
+) -> None:
+    assert node("a", replication="auto", workers=workers).replicated is replicated

@@ -135,8 +135,12 @@ class VectorStore:
 
     @property
     def replicated(self) -> bool:
-        """Whether collections live in shared logs in the database."""
-        return self.vsettings.replication == "database"
+        """Whether collections live in shared logs in the database (``vectors.replication``;
+        ``auto`` when more than one process may serve them: PostgreSQL, or several workers)."""
+        mode = self.vsettings.replication
+        if mode == "auto":
+            return self.settings.server.workers > 1 or self.db.engine.dialect.name != "sqlite"
+        return mode == "database"
 
     def _snapshot_loop(self) -> None:
         while not self._stopping.is_set():
