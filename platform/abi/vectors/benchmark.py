@@ -246,34 +246,55 @@ def _single_p99(run: _Run, name: str, count: int) -> float:
     return float(np.percentile(np.asarray(times) * 1000, 99))
 
 
-def _http_p99(platform: Any, name: str, queries: np.ndarray) -> float:
-    """p99 of GET /api/v1/database/search on a live loopback server (HNSW collection)."""
-    import httpx
+SEARCH_LUA = """
+local paths = %s
+local headers = {["Authorization"] = "Bearer %s"}
+request = function()
+  return wrk.format("GET", paths[math.random(#paths)], headers)
+end
+"""
 
-    from abi.server.app import create_app
-    from abi.server.embedded import ServerThread
 
-    issued = platform.security.create_tenant("bench-http", actor="bench")
-    token = platform.security.tokens.issue(issued.client, "vectors:read vectors:write")
-    headers = {"Authorization": f"Bearer {token['access_token']}"}
-    platform.vectors.create_collection(issued.tenant.id, name, queries.shape[1], dtype="f16")
-    server = ServerThread(create_app(platform)).start()
-    times = []
+def _http_p99(root: Path, queries: np.ndarray, seconds: int = 5) -> float:
+    """p99 of single-query ``GET /api/v1/database/search`` as an API client sees it: wrk
+    (one connection, requests back to back, the queries in random order) against ``abi
+    serve`` (one worker, query cache off) in a process of its own on loopback."""
+    from abi.config import load_settings
+    from abi.runtime import Platform
+    from abi.server.benchmark import ServerProcess, run_wrk
+
+    unlimited = {"rate_limit_per_minute": 10**9, "rate_limit_burst": 10**9}
+    settings = load_settings(
+        environ={},
+        overrides={
+            "data_dir": root,
+            "server": unlimited,
+            "vectors": {"query_cache_entries": 0},
+            "observability": {"log_level": "warning"},
+        },
+    )
+    with Platform(settings) as platform:
+        issued = platform.security.create_tenant("bench-http", actor="bench")
+        token = platform.security.tokens.issue(issued.client, "vectors:read")["access_token"]
+        platform.vectors.create_collection(issued.tenant.id, "http", queries.shape[1])
+        platform.vectors.upsert(issued.tenant.id, "http", queries, ids=list(range(len(queries))))
+    paths = [
+        "/api/v1/database/search?collection=http&vector=" + ",".join(f"{x:.6f}" for x in q)
+        for q in queries
+    ]
+    script = root / "search.lua"
+    script.write_text(SEARCH_LUA % ("{" + ",".join(json.dumps(p) for p in paths) + "}", token))
+    server = ServerProcess(settings, "abi", root / "server.log")
     try:
-        with httpx.Client(base_url=server.url, headers=headers, timeout=30) as http:
-            body = {
-                "collection": name,
-                "vectors": [{"id": i, "vector": q.tolist()} for i, q in enumerate(queries)],
-            }
-            http.post("/api/v1/database/vectors", json=body).raise_for_status()
-            for query in queries:
-                params = {"collection": name, "vector": ",".join(f"{x:.6f}" for x in query)}
-                started = time.perf_counter()
-                http.get("/api/v1/database/search", params=params).raise_for_status()
-                times.append(time.perf_counter() - started)
+        server.wait_ready(120)
+        common = ["-t1", "-c1", "--latency", "-s", str(script)]
+        run_wrk([*common, "-d3s", server.url])  # warm-up: the collection opens
+        result = run_wrk([*common, f"-d{seconds}s", server.url])
     finally:
         server.stop()
-    return float(np.percentile(np.asarray(times[5:]) * 1000, 99))
+    if result.errors:
+        raise AssertionError(f"{result.errors} searches failed; see {root / 'server.log'}")
+    return result.latency_p99_ms
 
 
 def _reopen_times(directory: Path, config: Any, settings: Any, compute: Any) -> tuple[float, float]:
@@ -450,7 +471,7 @@ def run_benchmark(
             figures[f"filtered_qps_{label}"] = round(qps)
         figures["p99_single_ms"] = round(_single_p99(run, "hnsw", 500), 3)
         if http:
-            figures["http_p99_ms"] = round(_http_p99(pf, "http", qs[:300]), 3)
+            figures["http_p99_ms"] = round(_http_p99(Path(tmp) / "http", qs[:300]), 3)
         if recovery:
             wal_s, snap_s = _recovery(run, "ivf")
             figures["recovery_wal_replay_s"] = round(wal_s, 3)
