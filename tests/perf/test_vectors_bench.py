@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from abi.errors import ConfigError, InvalidInput
+from abi.vectors.bench_replication import measure_replication
 from abi.vectors.benchmark import load_dataset, run_benchmark
 
 
@@ -50,3 +51,11 @@ def test_glove_queries_are_held_out_of_the_index() -> None:
     nearest = (queries @ data.T).max(axis=1)
     assert (nearest < 1 - 1e-5).all()
     assert label == "GloVe 6B 399,950 x 50"
+
+
+def test_replication_measurement_reports_both_modes_and_a_full_catch_up() -> None:
+    figures = measure_replication(3000, dim=16, queries=50)
+    for mode in ("off", "database"):
+        assert figures[f"{mode}_insert_per_s"] > 0
+        assert 0 < figures[f"{mode}_search_p50_ms"] <= figures[f"{mode}_search_p99_ms"]
+    assert figures["newcomer_catch_up_s"] > 0  # and it found all 3,000 vectors, or it raised

@@ -34,6 +34,9 @@ SUMMARY_KEYS = (
     "large_recovery_insert_per_s",
     "large_recovery_wal_replay_s",
     "large_recovery_snapshot_s",
+    "replication_insert_ratio",
+    "replication_search_p99_ratio",
+    "replication_newcomer_catch_up_s",
 )
 
 
@@ -66,6 +69,13 @@ SUMMARY_KEYS = (
     show_default=True,
     help="Also time recovery of this many 96-d vectors (IVF) after a simulated kill.",
 )
+@click.option(
+    "--replication-n",
+    default=0,
+    show_default=True,
+    help="Also measure vectors.replication=database against the local WAL on this many "
+    "96-d vectors (insert rate, single-query latency, a new node's catch-up).",
+)
 @handle_errors
 def vectors(
     *,
@@ -78,9 +88,10 @@ def vectors(
     no_peers: bool = False,
     no_http: bool = False,
     recovery_n: int = 0,
+    replication_n: int = 0,
 ) -> None:
     """Batch QPS at recall@10 >= 0.95 vs the best peer, single/HTTP p99, filtered recall,
-    insert rate with the WAL on, recovery time."""
+    insert rate with the WAL on, recovery time, and optionally the cost of replication."""
     from abi.vectors.benchmark import run_benchmark
 
     figures = run_benchmark(
@@ -97,6 +108,11 @@ def vectors(
 
         big = measure_recovery(recovery_n)
         figures.update({f"large_{key}": value for key, value in big.items()})
+    if replication_n:
+        from abi.vectors.bench_replication import measure_replication
+
+        shared = measure_replication(replication_n)
+        figures.update({f"replication_{key}": value for key, value in shared.items()})
     title = f"vectors ({figures['dataset']}, cosine, {queries} queries, k=10)"
     summary = figures if as_json else {k: figures[k] for k in SUMMARY_KEYS if k in figures}
     report(title, summary, as_json=as_json)

@@ -51,6 +51,7 @@ class SharedLog:
         self.scope = TenantScope(tenant_id)
         self.name = name
         self.log_id = log_id
+        self._last_seq_query = sa.select(vector_logs.c.seq).where(self._head())
 
     # -- the log's life, inside the caller's transaction -----------------------------
 
@@ -111,16 +112,20 @@ class SharedLog:
             )  # fmt: skip
         return last
 
+    def last_seq(self) -> int:
+        """The sequence number of the log's last record; ``LogGone`` if the collection was
+        dropped or replaced. One indexed read, made before every use of the collection."""
+        with self.db.engine.connect() as conn:
+            seq = conn.execute(self._last_seq_query).scalar()
+        if seq is None:
+            raise LogGone(self.name)
+        return int(seq)
+
     def replay(self, after_seq: int) -> Iterator[tuple[int, bytes]]:
         """Yield (seq, body) of every record with ``seq > after_seq``, in order, a page per
         query; ``LogGone`` if the collection was dropped or replaced."""
-        while True:
-            with self.db.begin() as conn:
-                head = self.scope.one(conn, vector_logs, vector_logs.c.name == self.name)
-                if head is None or head["log_id"] != self.log_id:
-                    raise LogGone(self.name)
-                if head["seq"] <= after_seq:
-                    return
+        while self.last_seq() > after_seq:
+            with self.db.engine.connect() as conn:
                 rows = conn.execute(
                     sa.select(vector_log_records.c.seq, vector_log_records.c.body)
                     .where(
@@ -133,8 +138,6 @@ class SharedLog:
             for seq, body in rows:
                 yield int(seq), bytes(body)
                 after_seq = int(seq)
-            if len(rows) < PULL_PAGE:
-                return
 
     def size_bytes(self) -> int:
         """Bytes of record bodies held for this collection."""
