@@ -8,16 +8,15 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from abi.config import load_settings
 from abi.errors import AbiError
-from abi.store import Database
 from abi.vectors import VectorStore
-from abi.vectors.tables import MIGRATIONS
+from abi.vectors.store import standalone
 
 T = "t_repl"
 Node = Callable[..., VectorStore]
@@ -27,29 +26,18 @@ Node = Callable[..., VectorStore]
 def node(tmp_path: Path) -> Iterator[Node]:
     """Start a node on the shared database: ``node("a")`` (data under tmp/a)."""
     url = f"sqlite:///{tmp_path / 'shared.db'}"
-    started: list[tuple[VectorStore, Database]] = []
+    with ExitStack() as started:
 
-    def start(name: str, replication: str = "database", workers: int = 1) -> VectorStore:
-        settings = load_settings(
-            environ={},
-            overrides={
+        def start(name: str, replication: str = "database", workers: int = 1) -> VectorStore:
+            overrides = {
                 "data_dir": tmp_path / name,
                 "server": {"workers": workers},
                 "store": {"database_url": url},
                 "vectors": {"replication": replication, "snapshot_every_writes": 1_000_000},
-            },
-        )
-        db = Database(url)
-        db.migrate(MIGRATIONS)
-        store = VectorStore(settings, db)
-        store.start()
-        started.append((store, db))
-        return store
+            }
+            return started.enter_context(standalone(overrides))
 
-    yield start
-    for store, db in started:
-        store.stop()
-        db.close()
+        yield start
 
 
 def _vectors(n: int, dim: int = 8, seed: int = 0) -> np.ndarray:

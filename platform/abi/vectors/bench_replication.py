@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,30 +19,16 @@ TENANT = "t_bench"
 BATCH = 1000
 
 
-@contextmanager
-def _node(data_dir: Path, database_url: str, replication: str) -> Iterator[Any]:
-    from abi.config import load_settings
-    from abi.store import Database
-    from abi.vectors import VectorStore
-    from abi.vectors.tables import MIGRATIONS
+def _node(data_dir: Path, database_url: str, replication: str) -> Any:
+    from abi.vectors.store import standalone
 
-    settings = load_settings(
-        environ={},
-        overrides={
+    return standalone(
+        {
             "data_dir": data_dir,
             "store": {"database_url": database_url},
             "vectors": {"replication": replication, "query_cache_entries": 0},
-        },
+        }
     )
-    db = Database(database_url)
-    db.migrate(MIGRATIONS)
-    store = VectorStore(settings, db)
-    store.start()
-    try:
-        yield store
-    finally:
-        store.stop()
-        db.close()
 
 
 def _write_and_search(store: Any, data: np.ndarray, queries: np.ndarray) -> dict[str, float]:

@@ -22,13 +22,15 @@ import os
 import re
 import shutil
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from abi.config import Settings
+from abi.config import Settings, load_settings
 from abi.store import Database, TenantScope
 from abi.vectors.collection import Collection, Hit
 from abi.vectors.config import CollectionConfig, check_config
@@ -36,7 +38,7 @@ from abi.vectors.errors import CollectionExists, CollectionNotFound, VectorInput
 from abi.vectors.filters import Filter, compile_filter
 from abi.vectors.records import VectorId
 from abi.vectors.shared_log import SharedLog
-from abi.vectors.tables import vector_collections
+from abi.vectors.tables import MIGRATIONS, vector_collections
 
 log = logging.getLogger("abi.vectors")
 _TENANT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -461,6 +463,22 @@ class VectorStore:
                     if self.replicated:
                         self._publish(tenant_id, config, opened.dir)
             return [c.name for c in staged.configs]
+
+
+@contextmanager
+def standalone(overrides: dict[str, Any]) -> Iterator[VectorStore]:
+    """A started VectorStore without the rest of the platform, on settings built from
+    ``overrides`` alone (``data_dir``, ``store.database_url``, ``vectors.*``)."""
+    settings = load_settings(environ={}, overrides=overrides)
+    db = Database(settings.database_url)
+    db.migrate(MIGRATIONS)
+    store = VectorStore(settings, db)
+    store.start()
+    try:
+        yield store
+    finally:
+        store.stop()
+        db.close()
 
 
 def _compiled(flt: Any) -> Filter | None:
