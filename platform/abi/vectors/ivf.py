@@ -20,12 +20,27 @@ from abi.errors import AbiError
 from abi.vectors import exact
 from abi.vectors.arrays import VectorArray
 from abi.vectors.indexes import FlatIndex
-from abi.vectors.parallel import run_chunked
+from abi.vectors.parallel import WORKERS, run_chunked
 
 log = logging.getLogger("abi.vectors")
 MIN_TRAIN = 2048
 TRAIN_SAMPLE_PER_LIST = 64
 KMEANS_ITERS = 12
+GEMV_ROWS = 8  # a list probed by at most this many queries: one np.dot per query
+SCAN_FLOATS = 1 << 18  # similarities one search block holds (1 MiB): it stays in cache
+
+
+def _runs(values: np.ndarray) -> list[tuple[int, int, int]]:
+    """(value, start, stop) of each run of equal values in a sorted array."""
+    bounds = (np.flatnonzero(np.diff(values)) + 1).tolist()
+    starts, stops = [0, *bounds], [*bounds, len(values)]
+    return list(zip(values[starts].tolist(), starts, stops, strict=True)) if len(values) else []
+
+
+def _blocks(n: int, count: int) -> list[tuple[int, int]]:
+    """range(n) cut into at most ``count`` (start, stop) pieces of near-equal size."""
+    step = max(1, -(-n // count))
+    return [(a, min(a + step, n)) for a in range(0, n, step)]
 
 
 def kmeans(data: np.ndarray, k: int, compute: Any, seed: int = 0) -> np.ndarray:
@@ -57,14 +72,17 @@ def nearest(data: np.ndarray, centroids: np.ndarray, probes: int = 1) -> np.ndar
 
 
 class _List:
+    """One inverted list: its slots (-1 once deleted), vectors, and the penalty subtracted
+    from their similarities (the squared norm for l2, 0 for ip and cosine, inf if deleted)."""
+
     def __init__(self, dim: int, dtype: Any) -> None:
         self.slots = np.empty(0, dtype=np.int64)
         self.vecs = np.empty((0, dim), dtype=dtype)
-        self.sqnorms = np.empty(0, dtype=np.float32)
+        self.penalty = np.empty(0, dtype=np.float32)
         self.n = 0
         self.dead = 0
 
-    def append(self, slots: np.ndarray, vecs: np.ndarray, sqnorms: np.ndarray) -> int:
+    def append(self, slots: np.ndarray, vecs: np.ndarray, penalty: np.ndarray | float) -> int:
         need = self.n + len(slots)
         if need > len(self.slots):
             cap = max(need, 2 * len(self.slots), 16)
@@ -72,13 +90,60 @@ class _List:
             grown = np.zeros((cap, self.vecs.shape[1]), dtype=self.vecs.dtype)
             grown[: self.n] = self.vecs[: self.n]
             self.vecs = grown
-            self.sqnorms = np.resize(self.sqnorms, cap)
+            self.penalty = np.resize(self.penalty, cap)
         start = self.n
         self.slots[start:need] = slots
         self.vecs[start:need] = vecs
-        self.sqnorms[start:need] = sqnorms
+        self.penalty[start:need] = penalty
         self.n = need
         return start
+
+    def kill(self, positions: np.ndarray) -> None:
+        self.slots[positions] = -1
+        self.penalty[positions] = np.inf
+        self.dead += len(positions)
+
+
+class _Scan:
+    """One search's (query, list) pairs, sorted by list, and their k best (slot, similarity);
+    called with blocks of pair rows, which it fills in place."""
+
+    def __init__(self, index: IvfIndex, rows: np.ndarray, owners: np.ndarray, k: int) -> None:
+        self.lists = index.lists
+        self.penalised = index.metric == "l2"
+        if self.penalised:
+            rows *= 2.0  # 2 q.v - |v|^2 ranks as -|q - v|^2; |q|^2 comes off at the end
+        self.rows, self.owners = rows, owners
+        self.width = max((self.lists[o].n for o in np.unique(owners).tolist()), default=0)
+        self.k = min(k, self.width)
+        self.slots = np.empty((len(rows), self.k), dtype=np.int64)
+        self.vals = np.empty((len(rows), self.k), dtype=np.float32)
+
+    def __call__(self, blocks: Sequence[tuple[int, int]]) -> None:
+        for start, stop in blocks:
+            self._block(start, stop)
+
+    def _block(self, start: int, stop: int) -> None:
+        sims = np.full((stop - start, self.width), -np.inf, dtype=np.float32)
+        runs = _runs(self.owners[start:stop])
+        for lst_id, a, b in runs:
+            lst = self.lists[lst_id]
+            if lst.n == 0:
+                continue
+            out = sims[a:b, : lst.n]
+            vecs = lst.vecs[: lst.n].astype(np.float32, copy=False)
+            if b - a <= GEMV_ROWS:  # np.dot releases the GIL; the list is read once
+                for i in range(a, b):
+                    np.dot(vecs, self.rows[start + i], out=out[i - a])
+            else:
+                np.matmul(self.rows[start + a : start + b], vecs.T, out=out)
+            if lst.dead or self.penalised:
+                out -= lst.penalty[: lst.n]
+        cols, self.vals[start:stop] = exact.top_k(sims, self.k)
+        for lst_id, a, b in runs:  # padding is -inf, which search turns into -1: any slot will do
+            lst = self.lists[lst_id]
+            found = np.take(lst.slots[: lst.n], cols[a:b], mode="clip") if lst.n else -1
+            self.slots[start + a : start + b] = found
 
 
 class IvfIndex:
@@ -145,16 +210,11 @@ class IvfIndex:
             owner = nearest(vecs, self.centroids)
             order = np.argsort(owner, kind="stable")
             owner, chunk = owner[order], chunk[order]
-            bounds = np.flatnonzero(np.diff(owner)) + 1
-            for group in np.split(np.arange(len(chunk)), bounds):
-                if not len(group):
-                    continue
-                lst = int(owner[group[0]])
-                members = chunk[group]
-                pos = self.lists[lst].append(
-                    members, self.array.data[members], self.array.sqnorms[members]
-                )
-                self.where[members] = (lst << 32) + pos + np.arange(len(members))
+            for lst, a, b in _runs(owner):
+                members = chunk[a:b]
+                penalty = self.array.sqnorms[members] if self.metric == "l2" else 0.0
+                pos = self.lists[lst].append(members, self.array.data[members], penalty)
+                self.where[members] = (lst << 32) + pos + np.arange(b - a)
 
     def add(self, slots: np.ndarray, vectors: np.ndarray) -> None:
         if self.centroids is not None:
@@ -168,49 +228,56 @@ class IvfIndex:
         if self.centroids is None:
             return
         inside = slots[slots < len(self.where)]
-        for slot in inside:
-            loc = int(self.where[slot])
-            if loc >= 0:
-                lst, pos = loc >> 32, loc & 0xFFFFFFFF
-                self.lists[lst].slots[pos] = -1
-                self.lists[lst].dead += 1
-                self.where[slot] = -1
+        locs = self.where[inside]
+        self.where[inside] = -1
+        locs = np.unique(locs[locs >= 0])
+        for lst, start, stop in _runs(locs >> 32):
+            self.lists[lst].kill(locs[start:stop] & 0xFFFFFFFF)
 
     # -- searching -------------------------------------------------------------------
 
     def search(
         self, queries: np.ndarray, k: int, effort: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
+        """The k best of the ``effort`` (else nprobe) lists nearest each query.
+
+        The (query, list) pairs are sorted by list, so each list is read once for all the
+        queries probing it; blocks of pair rows are scanned on the workers and cut to their
+        k best, and the (up to) nprobe x k candidates of each query are merged.
+        """
         if self.centroids is None:
             return self._flat.search(queries, k)
+        nq = len(queries)
         nprobe = min(effort or self.nprobe, len(self.centroids))
-        probes = nearest(queries, self.centroids, nprobe).reshape(len(queries), nprobe)
-        cand_s = np.full((len(queries), nprobe, k), -1, dtype=np.int64)
-        cand_v = np.full((len(queries), nprobe, k), -np.inf, dtype=np.float32)
-        flat = probes.reshape(-1)
-        order = np.argsort(flat, kind="stable")
-        groups = np.split(order, np.flatnonzero(np.diff(flat[order])) + 1)
-
-        def scan(chunk: Sequence[np.ndarray]) -> None:
-            for group in chunk:
-                lst = self.lists[int(flat[group[0]])]
-                if lst.n == 0:
-                    continue
-                qi, pi = group // nprobe, group % nprobe
-                sims = exact.similarities(
-                    queries[qi], lst.vecs[: lst.n], lst.sqnorms[: lst.n], self.metric
-                )
-                if lst.dead:
-                    sims[:, lst.slots[: lst.n] < 0] = -np.inf
-                cols, vals = exact.top_k(sims, k)
-                width = cols.shape[1]
-                cand_s[qi, pi, :width] = lst.slots[cols]
-                cand_v[qi, pi, :width] = vals
-
-        run_chunked(groups, scan)
-        cols, vals = exact.top_k(cand_v.reshape(len(queries), -1), k)
-        slots = np.take_along_axis(cand_s.reshape(len(queries), -1), cols, axis=1)
+        pairs = self._probes(queries, nprobe)
+        order = np.argsort(pairs, kind="stable")
+        scan = _Scan(self, queries[order // nprobe], pairs[order], k)
+        count = WORKERS * max(1, -(-len(order) * scan.width // (WORKERS * SCAN_FLOATS)))
+        run_chunked(_blocks(len(order), count), scan)
+        slots = np.empty_like(scan.slots)
+        vals = np.empty_like(scan.vals)
+        slots[order], vals[order] = scan.slots, scan.vals
+        slots, vals = slots.reshape(nq, nprobe * scan.k), vals.reshape(nq, nprobe * scan.k)
+        if nprobe > 1:
+            cols, vals = exact.top_k(vals, k)
+            slots = np.take_along_axis(slots, cols, axis=1)
+        if self.metric == "l2":
+            vals -= np.einsum("ij,ij->i", queries, queries)[:, None]
         return np.where(np.isfinite(vals), slots, -1), vals
+
+    def _probes(self, queries: np.ndarray, nprobe: int) -> np.ndarray:
+        """The nprobe nearest lists of each query, flattened; the queries are split over the
+        workers (a BLAS of many threads would leave them spinning into the scan)."""
+        assert self.centroids is not None
+        out = np.empty((len(queries), nprobe), dtype=np.int64)
+        centroids = self.centroids
+
+        def work(blocks: Sequence[tuple[int, int]]) -> None:
+            for a, b in blocks:
+                out[a:b] = nearest(queries[a:b], centroids, nprobe).reshape(b - a, nprobe)
+
+        run_chunked(_blocks(len(queries), WORKERS), work)
+        return out.reshape(-1)
 
     # -- persistence -----------------------------------------------------------------
 
@@ -228,7 +295,7 @@ class IvfIndex:
             self._rebuild()
 
     def memory_bytes(self) -> int:
-        lists = sum(lst.vecs.nbytes + lst.slots.nbytes + lst.sqnorms.nbytes for lst in self.lists)
+        lists = sum(lst.vecs.nbytes + lst.slots.nbytes + lst.penalty.nbytes for lst in self.lists)
         cents = 0 if self.centroids is None else self.centroids.nbytes
         return int(lists + cents + self.where.nbytes)
 
