@@ -193,8 +193,12 @@ def test_no_queries() -> None:
 # -- top-k selection ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("n", "k"), [(400, 10), (400, 32), (60, 10), (10, 10), (5, 8)])
-def test_top_k_is_a_stable_descending_sort(n: int, k: int) -> None:
+@pytest.mark.parametrize("piece", [exact.ARGMAX_PIECE, 1000])
+@pytest.mark.parametrize(("n", "k"), [(400, 10), (400, 16), (400, 32), (60, 10), (10, 10), (5, 8)])
+def test_top_k_is_a_stable_descending_sort(
+    monkeypatch: pytest.MonkeyPatch, n: int, k: int, piece: int
+) -> None:
+    monkeypatch.setattr(exact, "ARGMAX_PIECE", piece)  # 1000: argmax rounds on a few rows at once
     rng = np.random.default_rng(n + k)
     sims = rng.integers(0, 50, size=(30, n)).astype(np.float32)  # many ties
     sims[0] = -np.inf
@@ -208,5 +212,5 @@ def test_top_k_is_a_stable_descending_sort(n: int, k: int) -> None:
     finite = np.isfinite(want)
     np.testing.assert_array_equal(np.take_along_axis(sims, cols, axis=1)[finite], vals[finite])
     assert all(len(set(row[ok].tolist())) == ok.sum() for row, ok in zip(cols, finite, strict=True))
-    if n >= exact.ARGMAX_MIN_WIDTH * k:  # argmax rounds: ties go to the lower column
+    if k <= exact.ARGMAX_MAX_K and n >= exact.ARGMAX_MIN_WIDTH * k:  # ties: lower column first
         np.testing.assert_array_equal(cols[finite], order[finite])
