@@ -11,6 +11,7 @@ from abi.config import Settings
 from abi.errors import AbiError
 from abi.runtime import Platform
 from abi.vectors import VectorStore
+from abi.vectors.collection import CACHED_BATCH
 from abi.vectors.datasets import clustered, ground_truth, recall
 
 T = "t_alpha"
@@ -258,6 +259,28 @@ def test_query_cache_is_invalidated_by_writes(vs: VectorStore) -> None:
     assert vs.stats(T, "c")["cache"]["hits"] == 1
     vs.upsert(T, "c", [[0, 0.1]], ids=["near"])
     assert _ids(vs.search(T, "c", [0, 0], k=1)) == ["near"]
+
+
+def test_hnsw_f16_scores_are_rescored_in_float32(vs: VectorStore) -> None:
+    vs.create_collection(T, "h", 16, dtype="f16")
+    data = np.random.default_rng(3).normal(size=(200, 16)).astype(np.float32)
+    vs.upsert(T, "h", data, ids=list(range(200)))
+    unit = data / np.linalg.norm(data, axis=1, keepdims=True)
+    hits = vs.search(T, "h", data[7], k=5)
+    exact_scores = unit[[h["id"] for h in hits]] @ unit[7]
+    assert np.allclose([h["score"] for h in hits], exact_scores, atol=1e-6)  # f16 is ~1e-3
+
+
+def test_large_batches_bypass_the_query_cache(vs: VectorStore) -> None:
+    vs.create_collection(T, "c", 2, metric="l2", dtype="f32", index="flat")
+    vs.upsert(T, "c", [[5, 5]], ids=["far"])
+    large = [[0.0, float(i)] for i in range(CACHED_BATCH + 1)]
+    for _ in range(2):
+        vs.search_batch(T, "c", large, k=1)
+    assert vs.stats(T, "c")["cache"] == {"entries": 0, "hits": 0, "misses": 0}
+    for _ in range(2):
+        vs.search_batch(T, "c", large[:CACHED_BATCH], k=1)
+    assert vs.stats(T, "c")["cache"] == {"entries": 1, "hits": 1, "misses": 1}
 
 
 def test_bad_search_input(vs: VectorStore) -> None:

@@ -55,6 +55,9 @@ from abi.vectors.wal import RecordLog, WriteAheadLog
 EXACT_CANDIDATES = 16_384
 """Filtered searches with at most this many candidates are answered exactly."""
 SAMPLE_FOR_SELECTIVITY = 1024
+CACHED_BATCH = 64
+"""Searches of at most this many queries go through the query cache; larger batches are
+rarely repeated verbatim, and hashing them costs more than the cache saves."""
 MAX_K = 10_000
 Hit = dict[str, Any]
 
@@ -354,15 +357,18 @@ class Collection:
         if len(matrix) > self.settings.max_batch:
             raise BatchTooLarge(f"at most {self.settings.max_batch} queries per batch")
         q = prepare(matrix, self.config.metric)
-        key = self._cache_key(q, k, flt, effort, with_vectors, with_payloads)
-        cached = self.cache.get(key)
-        if cached is not None:
-            self.searches.record(time.perf_counter() - started, len(q))
-            return list(cached)
+        key = None
+        if len(q) <= CACHED_BATCH:
+            key = self._cache_key(q, k, flt, effort, with_vectors, with_payloads)
+            cached = self.cache.get(key)
+            if cached is not None:
+                self.searches.record(time.perf_counter() - started, len(q))
+                return list(cached)
         with self.lock:
             slots, sims = self._plan(q, k, flt, effort)
             hits = self._hits(slots, sims, with_vectors, with_payloads)
-        self.cache.put(key, hits)
+        if key is not None:
+            self.cache.put(key, hits)
         self.searches.record(time.perf_counter() - started, len(q))
         return hits
 
@@ -377,15 +383,14 @@ class Collection:
         self, slots: np.ndarray, sims: np.ndarray, with_vectors: bool, with_payloads: bool
     ) -> list[list[Hit]]:
         sign = -1.0 if self.config.metric == "l2" else 1.0
+        ids = self.slot_ids
         out = []
         for row_s, row_v in zip(slots.tolist(), sims.tolist(), strict=True):
-            hits = []
-            for slot, sim in zip(row_s, row_v, strict=True):
-                if slot < 0 or slot not in self.slot_ids:
-                    continue
-                hit = self._record(slot, with_vectors, with_payloads)
-                hit["score"] = sign * sim
-                hits.append(hit)
+            kept = [(slot, sim) for slot, sim in zip(row_s, row_v, strict=True) if slot in ids]
+            hits = [{"id": ids[slot], "score": sign * sim} for slot, sim in kept]
+            if with_vectors or with_payloads:
+                for hit, (slot, _sim) in zip(hits, kept, strict=True):
+                    hit.update(self._record(slot, with_vectors, with_payloads))
             out.append(hits)
         return out
 

@@ -115,8 +115,9 @@ class FlatIndex:
 
 
 class HnswIndex:
-    """usearch HNSW in the collection's storage type; candidates re-ranked in float32 from
-    the array when the storage is lossy (``rerank`` x k candidates)."""
+    """usearch HNSW in the collection's storage type; with a lossy type the ``rerank`` x k
+    candidates (by default k for f16, 2k for bf16 and i8) are re-scored in float32 from the
+    array, so scores are exact."""
 
     kind = "hnsw"
     FILE = "index.usearch"
@@ -130,7 +131,7 @@ class HnswIndex:
         self.connectivity = int(params.get("connectivity", 16))
         self.expansion_add = int(params.get("expansion_add", 128))
         self.expansion_search = int(params.get("expansion_search", 64))
-        self.rerank = int(params.get("rerank", 1 if dtype == "f32" else 2))
+        self.rerank = int(params.get("rerank", 1 if dtype in ("f32", "f16") else 2))
         self._index_class = Index
         self.index = self._make()
         self._viewing = False
