@@ -66,6 +66,29 @@ def test_batch_search_with_filter(client: httpx.Client, acme: Any) -> None:
     assert [[h["id"] for h in row] for row in reply.json()["results"]] == [[7], [7]]
 
 
+def test_batch_search_as_columns(client: httpx.Client, acme: Any) -> None:
+    reply = client.post(
+        f"{API}/search",
+        json={"collection": "docs", "vectors": [[1, 0, 0], [0, 1, 0]], "k": 4, "columns": True},
+        headers=acme.headers(),
+    )
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert [row[:1] for row in body["ids"]] == [["a"], [7]]
+    assert [len(row) for row in body["scores"]] == [len(row) for row in body["ids"]]
+    assert body["scores"][0][0] == pytest.approx(1.0)
+
+
+def test_columns_refuse_payloads(client: httpx.Client, acme: Any) -> None:
+    reply = client.post(
+        f"{API}/search",
+        json={"collection": "docs", "vectors": [[1, 0, 0]], "columns": True, "with_payloads": True},
+        headers=acme.headers(),
+    )
+    assert reply.status_code == 400
+    assert reply.json()["error"]["code"] == "vectors.invalid_input"
+
+
 def test_update_get_and_delete_by_path_id(client: httpx.Client, acme: Any) -> None:
     headers = acme.headers()
     put = client.put(

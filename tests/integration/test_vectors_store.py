@@ -271,6 +271,27 @@ def test_hnsw_f16_scores_are_rescored_in_float32(vs: VectorStore) -> None:
     assert np.allclose([h["score"] for h in hits], exact_scores, atol=1e-6)  # f16 is ~1e-3
 
 
+@pytest.mark.parametrize("index", ["hnsw", "flat", "ivf"])
+def test_search_columns_match_the_hits_of_search_batch(vs: VectorStore, index: str) -> None:
+    vs.create_collection(T, "c", 8, metric="l2", dtype="f32", index=index)
+    data = np.random.default_rng(5).normal(size=(300, 8)).astype(np.float32)
+    vs.upsert(T, "c", data, ids=[f"v{i}" for i in range(300)])
+    vs.delete(T, "c", ["v3"])
+    batch = vs.search_batch(T, "c", data[:20], k=4)
+    columns = vs.search_columns(T, "c", data[:20], k=4)
+    assert columns.ids.tolist() == [_ids(hits) for hits in batch]
+    scores = [[h["score"] for h in hits] for hits in batch]
+    assert np.allclose(columns.scores, scores, atol=1e-6)
+    assert "v3" not in columns.ids
+
+
+def test_search_columns_mark_missing_hits_with_none_and_nan(vs: VectorStore) -> None:
+    vs.create_collection(T, "c", 2, dtype="f32", index="hnsw")
+    columns = vs.search_columns(T, "c", [[1, 0.1], [0, 1]], k=3)
+    assert columns.ids.tolist() == [[None] * 3] * 2
+    assert np.isnan(columns.scores).all()
+
+
 def test_large_batches_bypass_the_query_cache(vs: VectorStore) -> None:
     vs.create_collection(T, "c", 2, metric="l2", dtype="f32", index="flat")
     vs.upsert(T, "c", [[5, 5]], ids=["far"])

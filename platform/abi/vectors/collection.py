@@ -18,6 +18,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,15 @@ MAX_K = 10_000
 Hit = dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Columns:
+    """Batch search results as columns, one row per query, best first: ``ids`` (an object
+    array; None past the hits found) and ``scores`` (float32; NaN there)."""
+
+    ids: np.ndarray
+    scores: np.ndarray
+
+
 def _items(record: dict[str, Any]) -> int:
     """How many vectors a record writes."""
     return len(record["ids"]) if "ids" in record else 1
@@ -87,6 +97,7 @@ class Collection:
         self.index: AnnIndex = make_index(config, self.array, compute)
         self.ids: dict[VectorId, int] = {}
         self.slot_ids: dict[int, VectorId] = {}
+        self.id_of_slot = np.full(1024, None, dtype=object)  # slot_ids as an array (columns)
         self.payloads: dict[int, dict[str, Any]] = {}
         self.pindex = PayloadIndex(config.payload_indexes, self.array.live_slots)
         self.cache = QueryCache(settings.query_cache_entries)
@@ -148,6 +159,11 @@ class Collection:
     def _bind(self, slot: int, vid: VectorId, payload: dict[str, Any]) -> None:
         self.ids[vid] = slot
         self.slot_ids[slot] = vid
+        if slot >= len(self.id_of_slot):
+            grown = np.full(max(slot + 1, 2 * len(self.id_of_slot)), None, dtype=object)
+            grown[: len(self.id_of_slot)] = self.id_of_slot
+            self.id_of_slot = grown
+        self.id_of_slot[slot] = vid
         self.payloads[slot] = payload
         self.pindex.add(slot, payload)
 
@@ -200,6 +216,7 @@ class Collection:
         self.array.release(slots)
         for slot in slots:
             vid = self.slot_ids.pop(int(slot))
+            self.id_of_slot[slot] = None
             del self.ids[vid]
             del self.payloads[int(slot)]
             self.pindex.remove(int(slot))
@@ -349,14 +366,7 @@ class Collection:
         """The k nearest vectors of each query, best first, with ``score`` (similarity for
         cosine and ip, squared distance for l2), honouring the filter."""
         started = time.perf_counter()
-        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
-            raise VectorInputError(f"k must be an integer in [1, {MAX_K}]")
-        if effort is not None and (isinstance(effort, bool) or not 1 <= effort <= 65_536):
-            raise VectorInputError("ef / nprobe must be an integer in [1, 65536]")
-        matrix = check_vectors(queries, self.config.dim)
-        if len(matrix) > self.settings.max_batch:
-            raise BatchTooLarge(f"at most {self.settings.max_batch} queries per batch")
-        q = prepare(matrix, self.config.metric)
+        q = self._queries(queries, k, effort)
         key = None
         if len(q) <= CACHED_BATCH:
             key = self._cache_key(q, k, flt, effort, with_vectors, with_payloads)
@@ -371,6 +381,39 @@ class Collection:
             self.cache.put(key, hits)
         self.searches.record(time.perf_counter() - started, len(q))
         return hits
+
+    def search_columns(
+        self,
+        queries: Any,
+        k: int = 10,
+        *,
+        flt: Filter | None = None,
+        effort: int | None = None,
+    ) -> Columns:
+        """:meth:`search` for batch work: ids and scores as arrays, no object per hit (and
+        no query cache)."""
+        started = time.perf_counter()
+        q = self._queries(queries, k, effort)
+        with self.lock:
+            slots, sims = self._plan(q, k, flt, effort)
+            found = slots >= 0
+            ids = self.id_of_slot[np.where(found, slots, 0)]
+        ids[~found] = None
+        sign = -1.0 if self.config.metric == "l2" else 1.0
+        scores = np.where(found, sign * sims, np.nan).astype(np.float32)
+        self.searches.record(time.perf_counter() - started, len(q))
+        return Columns(ids, scores)
+
+    def _queries(self, queries: Any, k: int, effort: int | None) -> np.ndarray:
+        """Validated, prepared query rows (and a valid k and ef / nprobe)."""
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+            raise VectorInputError(f"k must be an integer in [1, {MAX_K}]")
+        if effort is not None and (isinstance(effort, bool) or not 1 <= effort <= 65_536):
+            raise VectorInputError("ef / nprobe must be an integer in [1, 65536]")
+        matrix = check_vectors(queries, self.config.dim)
+        if len(matrix) > self.settings.max_batch:
+            raise BatchTooLarge(f"at most {self.settings.max_batch} queries per batch")
+        return prepare(matrix, self.config.metric)
 
     @staticmethod
     def _cache_key(q: np.ndarray, *rest: Any) -> Any:

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 
 from abi.config import Settings, load_settings
 from abi.store import Database, TenantScope
-from abi.vectors.collection import Collection, Hit
+from abi.vectors.collection import Collection, Columns, Hit
 from abi.vectors.config import CollectionConfig, check_config
 from abi.vectors.errors import CollectionExists, CollectionNotFound, VectorInputError
 from abi.vectors.filters import Filter, compile_filter
@@ -413,6 +413,22 @@ class VectorStore:
             effort=ef,
             with_vectors=with_vectors,
             with_payloads=with_payloads,
+        )
+
+    def search_columns(
+        self,
+        tenant_id: str,
+        name: str,
+        vectors: Any,
+        *,
+        k: int = 10,
+        flt: Any = None,
+        ef: int | None = None,
+    ) -> Columns:
+        """The k nearest neighbours of each query as id and score arrays (see
+        :class:`~abi.vectors.collection.Columns`): the fast form for large batches."""
+        return self.collection(tenant_id, name).search_columns(
+            vectors, k, flt=_compiled(flt), effort=ef
         )
 
     def stats(self, tenant_id: str, name: str | None = None) -> dict[str, Any]:

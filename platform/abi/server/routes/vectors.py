@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import tempfile
 import uuid
 from pathlib import Path
@@ -69,6 +70,11 @@ class SearchBody(BaseModel):
     ef: int | None = Field(None, ge=1, description="HNSW ef or IVF nprobe for this search.")
     with_vectors: bool = False
     with_payloads: bool = False
+    columns: bool = Field(
+        False,
+        description="With 'vectors': answer {'ids': [[...]], 'scores': [[...]]}, one row per "
+        "query (null past the hits found) instead of a list of hit objects per query.",
+    )
 
 
 class SearchQuery(BaseModel):
@@ -313,6 +319,18 @@ async def search_post(data: SearchBody) -> dict[str, Any]:
         "with_vectors": data.with_vectors,
         "with_payloads": data.with_payloads,
     }
+    if data.columns:
+        if data.vectors is None or data.with_vectors or data.with_payloads:
+            raise InvalidInput(
+                "'columns' answers a batch ('vectors') with ids and scores only; drop "
+                "'with_vectors' / 'with_payloads' or 'columns'",
+                code="vectors.invalid_input",
+            )
+        found = await _call(
+            "search_columns", data.collection, data.vectors, k=data.k, flt=data.filter, ef=data.ef
+        )
+        scores = [[None if math.isnan(x) else x for x in row] for row in found.scores.tolist()]
+        return {"ids": found.ids.tolist(), "scores": scores}
     if data.vector is not None:
         return {"hits": await _call("search", data.collection, data.vector, **options)}
     return {"results": await _call("search_batch", data.collection, data.vectors, **options)}
