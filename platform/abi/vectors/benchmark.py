@@ -64,7 +64,7 @@ def _sweep(
     return curve
 
 
-def _measure(curves: list[Curve], truth: np.ndarray, rounds: int = 2) -> None:
+def _measure(curves: list[Curve], truth: np.ndarray, rounds: int = 3) -> None:
     """Time every (method, value) once per round, the methods alternated within each round
     (this machine's speed swings within seconds); keep the best time and the recall."""
     best: dict[tuple[str, int], float] = {}
