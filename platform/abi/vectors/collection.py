@@ -480,7 +480,9 @@ class Collection:
         out_v = np.full((len(q), k), -np.inf, dtype=np.float32)
         todo = np.arange(len(q))
         while len(todo):
-            slots, sims = self.index.search(q[todo], want, max(effort or 0, want) or None)
+            # ef twice the candidates wanted: the filter throws most of them away, so their
+            # order matters less than finding the true neighbours among them
+            slots, sims = self.index.search(q[todo], want, max(effort or 0, 2 * want))
             if allowed is not None:
                 keep = np.isin(slots, allowed)
             else:
