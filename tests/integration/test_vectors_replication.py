@@ -121,23 +121,25 @@ def test_a_restarted_node_replays_only_the_records_after_its_snapshot(
     assert restarted.collection(T, "docs").recovered_records == 1
 
 
-def test_a_drop_through_one_node_is_seen_by_the_other(node: Node) -> None:
+def _dropped_after_b_read_it(node: Node) -> tuple[VectorStore, VectorStore]:
+    """Nodes a and b, after b has read a collection that a then dropped."""
     a, b = node("a"), node("b")
     a.create_collection(T, "docs", 8, dtype="f32", index="flat")
     a.upsert(T, "docs", _vectors(5), ids=list(range(5)))
     assert b.count(T, "docs") == 5
     a.drop_collection(T, "docs")
+    return a, b
+
+
+def test_a_drop_through_one_node_is_seen_by_the_other(node: Node) -> None:
+    _a, b = _dropped_after_b_read_it(node)
     with pytest.raises(AbiError) as info:
         b.count(T, "docs")
     assert info.value.code == "vectors.collection_not_found"
 
 
 def test_a_collection_created_again_replaces_the_other_nodes_copy(node: Node) -> None:
-    a, b = node("a"), node("b")
-    a.create_collection(T, "docs", 8, dtype="f32", index="flat")
-    a.upsert(T, "docs", _vectors(5), ids=list(range(5)))
-    assert b.count(T, "docs") == 5
-    a.drop_collection(T, "docs")
+    a, b = _dropped_after_b_read_it(node)
     a.create_collection(T, "docs", 4, dtype="f32", index="flat")
     a.upsert(T, "docs", _vectors(1, dim=4), ids=["only"])
     assert b.describe_collection(T, "docs")["dim"] == 4
