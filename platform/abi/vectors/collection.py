@@ -96,8 +96,7 @@ class Collection:
         self.array = VectorArray(config.dim, "f32" if config.index == "hnsw" else config.dtype)
         self.index: AnnIndex = make_index(config, self.array, compute)
         self.ids: dict[VectorId, int] = {}
-        self.slot_ids: dict[int, VectorId] = {}
-        self.id_of_slot = np.full(1024, None, dtype=object)  # slot_ids as an array (columns)
+        self.id_of_slot = np.full(1024, None, dtype=object)  # None: a free slot
         self.payloads: dict[int, dict[str, Any]] = {}
         self.pindex = PayloadIndex(config.payload_indexes, self.array.live_slots)
         self.cache = QueryCache(settings.query_cache_entries)
@@ -158,7 +157,6 @@ class Collection:
 
     def _bind(self, slot: int, vid: VectorId, payload: dict[str, Any]) -> None:
         self.ids[vid] = slot
-        self.slot_ids[slot] = vid
         if slot >= len(self.id_of_slot):
             grown = np.full(max(slot + 1, 2 * len(self.id_of_slot)), None, dtype=object)
             grown[: len(self.id_of_slot)] = self.id_of_slot
@@ -215,7 +213,7 @@ class Collection:
         self.index.remove(slots)
         self.array.release(slots)
         for slot in slots:
-            vid = self.slot_ids.pop(int(slot))
+            vid = self.id_of_slot[slot]
             self.id_of_slot[slot] = None
             del self.ids[vid]
             del self.payloads[int(slot)]
@@ -307,7 +305,7 @@ class Collection:
         """Delete every vector whose payload matches the filter; returns the count."""
         with self.lock:
             slots = self._matching_slots(flt)
-            ids = [self.slot_ids[int(s)] for s in slots]
+            ids = [self.id_of_slot[s] for s in slots]
             for start in range(0, len(ids), self.settings.max_batch):
                 chunk = ids[start : start + self.settings.max_batch]
                 self._commit({"op": "delete", "ids": chunk})
@@ -319,7 +317,7 @@ class Collection:
         return len(self.ids)
 
     def _record(self, slot: int, with_vector: bool, with_payload: bool) -> Hit:
-        out: Hit = {"id": self.slot_ids[slot]}
+        out: Hit = {"id": self.id_of_slot[slot]}
         if with_vector:
             out["vector"] = self.array.get(np.asarray([slot]))[0].tolist()
         if with_payload:
@@ -395,13 +393,17 @@ class Collection:
         started = time.perf_counter()
         q = self._queries(queries, k, effort)
         with self.lock:
-            slots, sims = self._plan(q, k, flt, effort)
-            found = slots >= 0
-            ids = self.id_of_slot[np.where(found, slots, 0)]
-        ids[~found] = None
-        sign = -1.0 if self.config.metric == "l2" else 1.0
-        scores = np.where(found, sign * sims, np.nan).astype(np.float32)
+            columns = self._columns(*self._plan(q, k, flt, effort))
         self.searches.record(time.perf_counter() - started, len(q))
+        return columns
+
+    def _columns(self, slots: np.ndarray, sims: np.ndarray) -> Columns:
+        """Ids and scores of an index's (slots, similarities); the caller holds the lock."""
+        ids = self.id_of_slot[np.where(slots >= 0, slots, 0)]
+        ids[slots < 0] = None
+        sign = -1.0 if self.config.metric == "l2" else 1.0
+        live = ids != None  # noqa: E711 - elementwise over the object array
+        scores = np.where(live, sign * sims, np.nan).astype(np.float32)
         return Columns(ids, scores)
 
     def _queries(self, queries: Any, k: int, effort: int | None) -> np.ndarray:
@@ -425,14 +427,15 @@ class Collection:
     def _hits(
         self, slots: np.ndarray, sims: np.ndarray, with_vectors: bool, with_payloads: bool
     ) -> list[list[Hit]]:
-        sign = -1.0 if self.config.metric == "l2" else 1.0
-        ids = self.slot_ids
+        columns = self._columns(slots, sims)
         out = []
-        for row_s, row_v in zip(slots.tolist(), sims.tolist(), strict=True):
-            kept = [(slot, sim) for slot, sim in zip(row_s, row_v, strict=True) if slot in ids]
-            hits = [{"id": ids[slot], "score": sign * sim} for slot, sim in kept]
+        rows = zip(slots.tolist(), columns.ids.tolist(), columns.scores.tolist(), strict=True)
+        for row_s, row_ids, row_scores in rows:
+            row = zip(row_s, row_ids, row_scores, strict=True)
+            kept = [(slot, vid, score) for slot, vid, score in row if vid is not None]
+            hits = [{"id": vid, "score": score} for _s, vid, score in kept]
             if with_vectors or with_payloads:
-                for hit, (slot, _sim) in zip(hits, kept, strict=True):
+                for hit, (slot, _vid, _score) in zip(hits, kept, strict=True):
                     hit.update(self._record(slot, with_vectors, with_payloads))
             out.append(hits)
         return out
@@ -546,7 +549,7 @@ class Collection:
                 self.config.to_dict(),
                 self.array.state(),
                 slots,
-                [self.slot_ids[s] for s in slots],
+                [self.id_of_slot[s] for s in slots],
                 [self.payloads[s] for s in slots],
             )
             path = snapshots.write(root, state, self.index.save)
@@ -566,7 +569,7 @@ class Collection:
                 chunk = slots[start : start + batch]
                 record = {
                     "op": "upsert",
-                    "ids": [self.slot_ids[s] for s in chunk],
+                    "ids": [self.id_of_slot[s] for s in chunk],
                     "vectors": matrix_bytes(self.array.get(np.asarray(chunk, np.int64))),
                     "payloads": [self.payloads[s] for s in chunk],
                 }
