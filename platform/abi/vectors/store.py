@@ -249,10 +249,13 @@ class VectorStore:
         try:
             if source.exists():
                 local = Collection(source, config, self.vsettings, self.compute)
-                with self.db.begin() as conn:
-                    records = local.export_records(self.vsettings.max_batch)
-                    SharedLog.create(conn, tenant_id, config.name, records)
-                local.destroy()
+                try:
+                    with self.db.begin() as conn:
+                        records = local.export_records(self.vsettings.max_batch)
+                        SharedLog.create(conn, tenant_id, config.name, records)
+                finally:
+                    local.close()
+                shutil.rmtree(source)
             else:
                 with self.db.begin() as conn:
                     SharedLog.create(conn, tenant_id, config.name)
