@@ -35,8 +35,8 @@ class Curve:
 
     name: str
     param: str
-    values: list[int] = field(default_factory=list)
-    search: Callable[[int], np.ndarray] | None = field(default=None, repr=False)
+    values: list[int]
+    search: Callable[[int], np.ndarray] = field(repr=False)
     points: list[Point] = field(default_factory=list)
 
     def best(self) -> Point | None:
@@ -56,14 +56,6 @@ class _Run:
     truth: np.ndarray
 
 
-def _sweep(
-    curve: Curve, values: list[int], search: Callable[[int], np.ndarray], truth: np.ndarray
-) -> Curve:
-    """Register a method's sweep; :func:`_measure` times it alongside the others."""
-    curve.values, curve.search = values, search
-    return curve
-
-
 def _measure(curves: list[Curve], truth: np.ndarray, rounds: int = 3) -> None:
     """Time every (method, value) once per round, the methods alternated within each round
     (this machine's speed swings within seconds); keep the best time and the recall."""
@@ -71,7 +63,6 @@ def _measure(curves: list[Curve], truth: np.ndarray, rounds: int = 3) -> None:
     recalls: dict[tuple[str, int], float] = {}
     for _ in range(rounds):
         for curve in curves:
-            assert curve.search is not None
             for value in curve.values:
                 started = time.perf_counter()
                 found = curve.search(value)
@@ -108,7 +99,7 @@ def _usearch_raw(
         keys: np.ndarray = index.search(queries, truth.shape[1], threads=THREADS).keys
         return keys
 
-    return _sweep(Curve(f"usearch {dtype} (raw)", "ef"), efs, search, truth), insert_per_s
+    return Curve(f"usearch {dtype} (raw)", "ef", efs, search), insert_per_s
 
 
 def _faiss_curves(
@@ -140,8 +131,8 @@ def _faiss_curves(
         return np.asarray(ivf.search(queries, k)[1])
 
     return [
-        _sweep(Curve("faiss HNSW f32", "ef"), efs, hnsw_search, truth),
-        _sweep(Curve(f"faiss IVF f32 (nlist {nlist})", "nprobe"), probes, ivf_search, truth),
+        Curve("faiss HNSW f32", "ef", efs, hnsw_search),
+        Curve(f"faiss IVF f32 (nlist {nlist})", "nprobe", probes, ivf_search),
     ]
 
 
@@ -160,7 +151,7 @@ def _hnswlib_curve(
         index.set_ef(max(ef, truth.shape[1]))
         return np.asarray(index.knn_query(queries, k=truth.shape[1], num_threads=THREADS)[0])
 
-    return [_sweep(Curve("hnswlib f32", "ef"), efs, search, truth)]
+    return [Curve("hnswlib f32", "ef", efs, search)]
 
 
 # -- WDBX --------------------------------------------------------------------------------
@@ -213,7 +204,7 @@ def _wdbx_curve(run: _Run, name: str, label: str, param: str, values: list[int])
         found = run.store.search_columns(run.tenant, name, run.queries, k=k, ef=value)
         return _wdbx_ids(found.ids)
 
-    return _sweep(Curve(label, param), values, search, run.truth)
+    return Curve(label, param, values, search)
 
 
 def _filtered_recall(
@@ -445,11 +436,7 @@ def run_benchmark(
         curves.append(_wdbx_curve(run, "ivf", "WDBX ivf f32", "nprobe", probes))
         raw, raw_insert = _usearch_raw(data, qs, truth, "f16", efs)
         curves.append(raw)
-        curves.append(
-            _sweep(
-                Curve("numpy exact (raw)", "-"), [0], lambda _v: ground_truth(data, qs, k), truth
-            )
-        )
+        curves.append(Curve("numpy exact (raw)", "-", [0], lambda _v: ground_truth(data, qs, k)))
         if peers:
             curves.extend(_faiss_curves(data, qs, truth, efs, probes))
             curves.extend(_hnswlib_curve(data, qs, truth, efs))
