@@ -373,9 +373,6 @@ def bench_all(
     skip: str | None,
 ) -> None:
     """Run every benchmark suite; one table of figures and same-run ratios, plus JSON."""
-    parent = click.get_current_context().parent
-    if parent is not None and parent.invoked_subcommand is None:
-        return  # plain `abi bench` runs each suite's own command already: do not run twice
     suites = _select(only, skip)
     previous: dict[str, Any] = {}
     if previous_file is not None:
