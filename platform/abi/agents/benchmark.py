@@ -34,7 +34,6 @@ from abi.errors import NotFound
 from abi.runtime import Platform
 
 SEED_TARGET_QPS = 10_000
-SEED_TARGET_AVG_MS = 100.0
 ROUTER_TARGET_P99_MS = 2.0
 
 

@@ -1,15 +1,17 @@
 """``abi bench agents``: retrieval-backend query throughput over a 100,000-passage memory and
-router decision time with 1,000 agents, in process (see :mod:`abi.agents.benchmark`)."""
+router decision time with 1,000 agents, in process (see :mod:`abi.agents.benchmark`), and with
+``--api N`` agent queries through ``abi serve`` on N workers (:mod:`abi.agents.api_benchmark`)."""
 
 from __future__ import annotations
 
 import click
 
-from abi.cli.common import emit_json
+from abi.cli.bench import json_option, report
+from abi.cli.common import emit_json, handle_errors
 
 
 @click.command("agents")
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@json_option
 @click.option("--passages", default=100_000, show_default=True, help="Memory size.")
 @click.option("--agents", "agent_count", default=1_000, show_default=True, help="Agents routed.")
 @click.option("--queries", default=2_000, show_default=True, help="Requests per measurement.")
@@ -21,6 +23,7 @@ from abi.cli.common import emit_json
     show_default=True,
     help="Also query through the API on this many server workers (needs wrk).",
 )
+@handle_errors
 def agents(
     *,
     as_json: bool = False,
@@ -34,11 +37,12 @@ def agents(
     from abi.agents.benchmark import run_benchmark
 
     figures = run_benchmark(passages=passages, agents=agent_count, queries=queries, threads=threads)
+    if api_workers:
+        from abi.agents.api_benchmark import run_api_benchmark
+
+        figures["api"] = run_api_benchmark(passages=passages, workers=api_workers)
     if as_json:
         emit_json(figures)
         return
     for section, values in figures.items():
-        click.echo(section)
-        width = max(len(key) for key in values)
-        for key, value in values.items():
-            click.echo(f"  {key.ljust(width)}  {value}")
+        report(section, values, as_json=False)
