@@ -4,6 +4,8 @@ similarity-only routing on held-out requests, used by the router, saved and relo
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -11,6 +13,7 @@ from abi.agents.benchmark import jargon_feedback
 from abi.agents.learned import LearnedRouter
 from abi.errors import InvalidInput
 from abi.runtime import Platform
+from helpers.agents_api import api_client
 
 
 @pytest.fixture
@@ -75,3 +78,35 @@ def test_too_little_feedback_is_refused(platform: Platform) -> None:
     with pytest.raises(InvalidInput) as caught:
         platform.agents.train_router(tenant)
     assert caught.value.code == "agents.not_enough_feedback"
+
+
+def test_feedback_training_and_learned_routing_through_the_api(
+    live_server: Any, tenant_factory: Callable[[str], Any]
+) -> None:
+    learned = live_server.platform.agents.learned
+    assert learned is not None
+    learned.epochs, learned.hidden = 8, 32
+    definitions, feedback = jargon_feedback(random.Random(3), agents=5, per_agent=16)
+    with api_client(live_server.url, tenant_factory("learned-api").headers()) as api:
+        for definition in definitions:
+            assert api.post("/agents", json=definition).status_code == 201
+        examples = [{"query": text, "agent": agent} for text, agent in feedback]
+        recorded = api.post("/route/feedback", json={"examples": examples})
+        assert recorded.status_code == 201, recorded.text
+        assert recorded.json() == {"recorded": len(feedback)}
+        trained = api.post("/route/train", json={"holdout": 0.25})
+        assert trained.status_code == 200, trained.text
+        assert trained.json()["held_out"] == 20
+        text, expected = feedback[0]
+        decision = api.post("/route", json={"query": text}).json()
+        assert (decision["mode"], decision["agent_name"]) == ("learned", expected)
+        plain = api.post("/route", json={"query": text, "learned": False}).json()
+        assert plain["mode"] == "similarity"
+
+
+def test_feedback_naming_an_unknown_agent_is_refused_through_the_api(
+    live_server: Any, tenant_factory: Callable[[str], Any]
+) -> None:
+    with api_client(live_server.url, tenant_factory("learned-bad").headers()) as api:
+        reply = api.post("/route/feedback", json={"examples": [{"query": "hi", "agent": "nobody"}]})
+        assert reply.status_code == 404, reply.text

@@ -187,8 +187,30 @@ async def send_message(ref: str, data: MessageBody) -> tuple[dict[str, Any], int
 @validate_request(RouteBody)
 async def route(data: RouteBody) -> dict[str, Any]:
     """The agent the router would pick for the query, and why (nothing is executed)."""
-    decision = await asyncio.to_thread(_agents().route, _tenant(), data.query, data.capabilities)
+    decision = await asyncio.to_thread(
+        _agents().route, _tenant(), data.query, data.capabilities, learned=data.learned
+    )
     return decision.to_dict()
+
+
+@blueprint.post("/route/feedback")
+@require_scope("agents:write")
+@validate_request(FeedbackBody)
+async def route_feedback(data: FeedbackBody) -> tuple[dict[str, Any], int]:
+    """Record which agent should have answered each query (the learned router's examples)."""
+    examples = [(example.query, example.agent) for example in data.examples]
+    recorded = await asyncio.to_thread(_agents().record_feedback, _tenant(), examples)
+    return {"recorded": recorded}, 201
+
+
+@blueprint.post("/route/train")
+@require_scope("agents:write")
+@validate_request(TrainBody)
+async def route_train(data: TrainBody) -> dict[str, Any]:
+    """Train the tenant's learned router on its feedback; held-out accuracy against
+    similarity-only routing."""
+    report = await asyncio.to_thread(_agents().train_router, _tenant(), data.holdout)
+    return report.to_dict()
 
 
 @blueprint.get("/services/<name>")
