@@ -3,12 +3,13 @@ catalog and registry agreeing with each other."""
 
 from __future__ import annotations
 
+import contextvars
 from pathlib import Path
 
 import pytest
 
 from abi.plugins.capabilities import CATALOG, check_parameters
-from abi.plugins.host import REGISTRY
+from abi.plugins.host import REGISTRY, services
 from abi.plugins.host.http import host_allowed
 from abi.plugins.kvstore import FileKeyValueStore, MemoryKeyValueStore
 
@@ -62,3 +63,16 @@ def test_kv_stores(tmp_path: Path, kind: str) -> None:
 def test_file_store_persists(tmp_path: Path) -> None:
     FileKeyValueStore(tmp_path).set("t", "p", "k", b"\x00\xff")
     assert FileKeyValueStore(tmp_path).get("t", "p", "k") == b"\x00\xff"
+
+
+class _Bounded:
+    """The one part of a guest call that a provider call uses: its time bound."""
+
+    def time_left(self) -> float:
+        return 10.0
+
+
+def test_a_provider_call_runs_in_the_guest_calls_context() -> None:
+    marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker")
+    marker.set("the guest call's trace")
+    assert services._call_service(_Bounded(), marker.get) == "the guest call's trace"  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ them."""
 
 from __future__ import annotations
 
+import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
@@ -38,7 +39,8 @@ def _call_service(call: GuestCall, fn: Any, *args: Any) -> Any:
     """Run a provider call in a worker thread and wait at most the host function's time
     bound: epochs cannot interrupt Python, so this is what bounds a slow provider. On
     timeout the guest call ends (``plugin.timeout``); the provider call finishes unobserved."""
-    future = _WORKERS.submit(fn, *args)
+    context = contextvars.copy_context()  # the guest call's trace and tenant follow it
+    future = _WORKERS.submit(context.run, fn, *args)
     try:
         return future.result(timeout=call.time_left())
     except FutureTimeout as exc:
