@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,10 @@ class TrainingReport:
 class _Model:
     network: Sequential
     classes: list[str]
+    index: dict[str, int] = field(init=False)  # class -> output column
+
+    def __post_init__(self) -> None:
+        self.index = {agent: i for i, agent in enumerate(self.classes)}
 
 
 def _network(compute: Compute, dim: int, hidden: int, classes: int, seed: int) -> Sequential:
@@ -86,15 +90,12 @@ class LearnedRouter:
         self._lock = threading.Lock()
         self._models: dict[str, _Model] = {}
 
-    def trained(self, tenant_id: str) -> bool:
-        return tenant_id in self._models
-
     def scores(self, tenant_id: str, query: F32, agent_ids: Sequence[str]) -> F32 | None:
         model = self._models.get(tenant_id)
         if model is None:
             return None
         probs = self.compute.softmax(model.network.forward(query.reshape(1, -1)))[0]
-        index = {agent: i for i, agent in enumerate(model.classes)}
+        index = model.index
         return np.array(
             [probs[index[a]] if a in index else -1.0 for a in agent_ids], dtype=np.float32
         )
@@ -156,14 +157,6 @@ class LearnedRouter:
             learned_accuracy=learned_acc,
             similarity_accuracy=similarity_acc,
         )
-
-    def forget(self, tenant_id: str) -> None:
-        """Drop the tenant's model (routing goes back to similarity)."""
-        with self._lock:
-            self._models.pop(tenant_id, None)
-        if self.root is not None:
-            for suffix in (".safetensors", ".json"):
-                (self.root / f"{tenant_id}{suffix}").unlink(missing_ok=True)
 
     def _save(self, tenant_id: str) -> None:
         if self.root is None:

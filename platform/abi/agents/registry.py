@@ -90,7 +90,7 @@ class AgentRegistry:
             self._listeners.append(listener)
 
     def _notify(self, tenant_id: str, agent_id: str, agent: Agent | None) -> None:
-        for key in [k for k in self._cache if k[0] == tenant_id]:
+        for key in [k for k in list(self._cache) if k[0] == tenant_id]:  # copy: lookups insert
             self._cache.pop(key, None)
         with self._lock:
             listeners = list(self._listeners)
