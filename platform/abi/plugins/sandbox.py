@@ -204,13 +204,16 @@ class Plugin:
     def metrics(self) -> dict[str, Any]:
         """The plugin's own ``abi_metrics()`` (empty when not exported) plus host counters."""
         own = self._lifecycle_json("abi_metrics") or {}
+        return {"plugin": own, "host": self.host_stats()}
+
+    def host_stats(self) -> dict[str, Any]:
+        """This process's counters of the plugin's calls and instances (no guest code runs)."""
         with self._stats_lock:
-            host = {
+            return {
                 **asdict(self.stats),
                 "instances_created": self.pool.created,
                 "instances_retired": self.pool.retired,
             }
-        return {"plugin": own, "host": host}
 
     def close(self) -> None:
         """Release idle instances; calls in flight finish on theirs."""

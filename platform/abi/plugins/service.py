@@ -486,13 +486,8 @@ class PluginService:
         installation = self._refresh_lifecycle(tenant_id, name)
         if installation is None:
             raise NotInstalled(f"plugin {name!r} is not installed for this tenant", plugin=name)
-        active = self._ensure(tenant_id, name)
-        host: dict[str, Any] = {}
-        if active.plugin is not None:
-            try:
-                host = active.plugin.metrics()["host"]
-            except PluginCallError as exc:
-                host = {"error": exc.code, "message": exc.message}
+        plugin = self._ensure(tenant_id, name).plugin
+        host = plugin.host_stats() if plugin is not None else {}
         return {"lifecycle": installation.lifecycle, "host": host}
 
     # Active plugins -----------------------------------------------------------------------
