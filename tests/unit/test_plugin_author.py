@@ -110,7 +110,7 @@ def test_build_table_with_an_unknown_language_is_refused(tmp_path: Path) -> None
     folder = create_project("greeter", "c", tmp_path)
     manifest = folder / "plugin.toml"
     manifest.write_text(manifest.read_text() + '\n[build]\nlang = "cobol"\n')
-    with pytest.raises(InvalidInput, match=r"build\.lang must be one of"):
+    with pytest.raises(InvalidInput, match=r"build\.lang: must be one of zig, c, rust"):
         load_project(folder)
 
 

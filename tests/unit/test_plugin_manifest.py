@@ -85,6 +85,8 @@ def test_capabilities_as_a_list_of_names() -> None:
         ('name = "x"\nversion = ', "(file)"),
         ('name = "x"\nversion = "1.0.0"\nbuild = "zig"', "build"),
         ('name = "x"\nversion = "1.0.0"\n[build]\nflags = []', "build.flags"),
+        ('name = "x"\nversion = "1.0.0"\n[build]\nlang = "cobol"', "build.lang"),
+        ('name = "x"\nversion = "1.0.0"\n[build]\ncommand = "make"', "build.command"),
     ],
 )
 def test_refusals_name_the_key(text: str, key: str) -> None:

@@ -18,10 +18,9 @@ import subprocess
 import sys
 import tempfile
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -31,10 +30,10 @@ from abi.plugins.bundle import Bundle
 from abi.plugins.errors import PluginCallError
 from abi.plugins.host.base import HostServices
 from abi.plugins.kvstore import MemoryKeyValueStore
-from abi.plugins.manifest import NAME_RE, Manifest, manifest_from_mapping
+from abi.plugins.manifest import BUILD_LANGUAGES, NAME_RE, Manifest, manifest_from_mapping
 from abi.plugins.sandbox import Sandbox
 
-LANGUAGES = ("zig", "c", "rust", "assemblyscript")
+LANGUAGES = BUILD_LANGUAGES
 SDK_FILES: dict[str, tuple[str, ...]] = {
     "c": ("abi.h", "abi.c", "abi_json.c"),
     "zig": ("abi.zig",),
@@ -112,23 +111,6 @@ def detect_language(folder: Path) -> str:
     )
 
 
-def _build_table(raw: Mapping[str, Any], folder: Path) -> tuple[str | None, tuple[str, ...] | None]:
-    table = raw.get("build", {})
-    if not isinstance(table, Mapping):
-        raise ProjectInvalid(f"{folder}/plugin.toml: [build] must be a table")
-    lang = table.get("lang")
-    if lang is not None and lang not in LANGUAGES:
-        raise ProjectInvalid(
-            f"{folder}/plugin.toml: build.lang must be one of {', '.join(LANGUAGES)}"
-        )
-    command = table.get("command")
-    if command is not None and (
-        not isinstance(command, list) or not command or not all(isinstance(c, str) for c in command)
-    ):
-        raise ProjectInvalid(f"{folder}/plugin.toml: build.command must be a list of strings")
-    return lang, tuple(command) if command else None
-
-
 def load_project(path: Path) -> Project:
     """Read a project folder (or its plugin.toml); the manifest is validated."""
     folder = path.parent if path.name == "plugin.toml" else path
@@ -139,9 +121,11 @@ def load_project(path: Path) -> Project:
         raw = tomllib.loads(manifest_file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ProjectInvalid(f"{manifest_file} is not valid TOML: {exc}") from exc
-    lang, command = _build_table(raw, folder)
-    manifest = manifest_from_mapping({k: v for k, v in raw.items() if k != "build"})
-    return Project(folder.resolve(), manifest, lang or detect_language(folder), command)
+    manifest = manifest_from_mapping(raw)  # checks the [build] table too
+    build = raw.get("build", {})
+    command = build.get("command")
+    lang = build.get("lang") or detect_language(folder)
+    return Project(folder.resolve(), manifest, lang, tuple(command) if command else None)
 
 
 # ------------------------------------------------------------------ toolchains

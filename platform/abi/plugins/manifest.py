@@ -72,6 +72,8 @@ _KEYS = frozenset(
     }
 )
 BUILD_KEYS = frozenset({"lang", "command"})
+BUILD_LANGUAGES = ("zig", "c", "rust", "assemblyscript")
+"""The languages ``abi plugin build`` knows (``[build] lang``)."""
 MAX_MANIFEST_BYTES = 64 * 1024
 
 
@@ -267,13 +269,21 @@ def manifest_from_mapping(data: Mapping[str, Any]) -> Manifest:
 
 
 def _check_build_table(table: Any) -> None:
-    """``[build]`` is for ``abi plugin build`` (which checks its values); the host ignores it
-    but refuses a malformed one, so a typo is caught before upload."""
+    """``[build]`` is for ``abi plugin build``; the host does not use it but refuses a
+    malformed one, so a mistake is caught by the build and the upload alike."""
     if not isinstance(table, Mapping):
         raise _bad("build", "must be a table with optional lang and command")
     unknown = sorted(set(table) - BUILD_KEYS)
     if unknown:
         raise _bad(f"build.{unknown[0]}", f"unknown key (known: {', '.join(sorted(BUILD_KEYS))})")
+    lang = table.get("lang")
+    if lang is not None and lang not in BUILD_LANGUAGES:
+        raise _bad("build.lang", f"must be one of {', '.join(BUILD_LANGUAGES)}")
+    command = table.get("command")
+    if command is not None and (
+        not isinstance(command, list) or not command or not all(isinstance(c, str) for c in command)
+    ):
+        raise _bad("build.command", "must be a non-empty list of strings")
 
 
 def parse_manifest(text: str | bytes) -> Manifest:
