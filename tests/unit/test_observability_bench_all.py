@@ -136,3 +136,10 @@ def test_plain_abi_bench_runs_every_suite_once(
     result = CliRunner().invoke(cli, ["bench"])
     assert result.exit_code == 0, result.output
     assert ran == [FAKE.name]
+
+
+def test_compute_compares_the_embedding_ratio_not_the_reference_library() -> None:
+    compute = next(suite for suite in bench_all.SUITES if suite.name == "compute")
+    assert compute.direction("embed_ratio_to_reference") == "higher"
+    assert compute.direction("embed_reference_sentences_per_s") == "info"
+    assert compute.direction("embed_minilm_sentences_per_s") == "higher"

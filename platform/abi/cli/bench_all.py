@@ -145,7 +145,7 @@ SUITES: tuple[Suite, ...] = (
             "rounds": 1,
             "embed_sentences": 16,
         },
-        higher=("*_ratio",),
+        higher=("*_ratio", "*_ratio_to_*"),
         params=(
             "queries",
             "vectors",
@@ -154,6 +154,8 @@ SUITES: tuple[Suite, ...] = (
             "gemm_size",
             "rounds",
             "*numpy*",
+            "embed_reference_*",
+            "embed_batch_size",
             "peak_gflops_estimate",
         ),
     ),
