@@ -50,8 +50,8 @@ class Scorer(Protocol):
 BLOCK_ROWS = 512
 """Rows per matrix-vector block: small enough that BLAS stays on the calling thread. A
 multi-threaded BLAS matvec is faster on an idle machine but, on a busy one, waking its
-threads costs milliseconds (measured here: 4,000 x 384 rows, p50 8 ms in one call against
-0.2 ms in blocks), and a router decision is a latency path."""
+threads can cost milliseconds (seen once on the loaded development machine, not kept as a
+benchmark), and a router decision is a latency path; ``abi bench agents`` reports its p99."""
 
 
 def _similarities(rows: F32, query: F32) -> F32:

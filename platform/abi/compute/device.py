@@ -37,7 +37,8 @@ class Tuning:
 
     @classmethod
     def for_device(cls, info: DeviceInfo) -> Tuning:
-        """The measured best parameters for ``info``'s kind of device."""
+        """Kernel parameters for ``info``'s kind of device: measured on CPUs (PoCL, AVX2);
+        the GPU choice is the usual local-memory tiling, not measured here (no GPU)."""
         if info.type == "gpu":
             return cls(distance_block=(4, 2, 2), gemm_variant="tiled")
         # measured on AVX2 (16 ymm registers): 6 x 2 blocks of float8 beat 4 x 4 and larger
