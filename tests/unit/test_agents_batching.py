@@ -70,10 +70,3 @@ def test_a_failed_batch_fails_its_callers() -> None:
 
     with pytest.raises(RuntimeError, match="index unavailable"):
         SearchCombiner(broken).search("t", "c", vec(1), 5)
-
-
-def test_a_drained_queue_is_dropped_so_idle_keys_hold_nothing() -> None:
-    combiner = SearchCombiner(Recorder())
-    for k in range(1, 6):
-        assert combiner.search("t", f"c{k}", vec(k), k)[0]["k"] == k
-    assert combiner._queues == {}

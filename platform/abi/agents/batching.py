@@ -63,8 +63,6 @@ class SearchCombiner:
                 with self._guard:
                     batch = queue.pending[: self.max_batch]
                     del queue.pending[: len(batch)]
-                    if not queue.pending and self._queues.get(key) is queue:
-                        del self._queues[key]  # later callers start a fresh queue
                 self._run(key, batch)
         if slot.error is not None:
             raise slot.error
