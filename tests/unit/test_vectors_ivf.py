@@ -13,6 +13,7 @@ from abi.vectors.arrays import VectorArray, prepare
 from abi.vectors.datasets import clustered, ground_truth, recall
 from abi.vectors.indexes import FlatIndex
 from abi.vectors.ivf import IvfIndex
+from abi.vectors.kernels import scan_list
 
 DIM = 24
 
@@ -69,7 +70,7 @@ def _check(index: IvfIndex, queries: np.ndarray, k: int, nprobe: int) -> None:
 @pytest.mark.parametrize("nprobe", [1, 3, 16])
 def test_probed_lists_are_scanned_exactly(metric: str, dtype: str, nprobe: int) -> None:
     data = clustered(4000, DIM, clusters=40, seed=3)
-    # 400 queries over 16 lists: some lists meet more queries than GEMV_ROWS, some fewer
+    # 400 queries over 16 lists, each met by many queries
     queries = prepare(clustered(400, DIM, clusters=40, seed=3, sample_seed=1), metric)
     index = _index(data, metric, dtype)
     _check(index, queries, 10, nprobe)
@@ -94,15 +95,46 @@ def test_recall_on_clustered_cosine_data() -> None:
     assert recall(slots, ground_truth(data, queries, 10)) >= 0.95
 
 
-def test_small_blocks_give_the_same_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lists_shared_out_over_workers_give_the_serial_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     data = clustered(3000, DIM, clusters=30, seed=6)
     queries = clustered(300, DIM, clusters=30, seed=6, sample_seed=4)
     index = _index(data, "ip")
-    whole = index.search(queries, 10, 4)
-    monkeypatch.setattr(ivf, "SCAN_FLOATS", 1000)  # a few pair rows per block
-    split = index.search(queries, 10, 4)
-    np.testing.assert_array_equal(whole[0], split[0])
-    np.testing.assert_allclose(whole[1], split[1], rtol=1e-6)  # other BLAS kernels
+    shared = index.search(queries, 10, 4)
+    monkeypatch.setattr(ivf, "run_chunked", lambda items, work: work(items))
+    serial = index.search(queries, 10, 4)
+    np.testing.assert_array_equal(shared[0], serial[0])
+    np.testing.assert_array_equal(shared[1], serial[1])
+
+
+def test_scan_kernel_keeps_each_rows_k_best_in_order() -> None:
+    rng = np.random.default_rng(11)
+    vecs = rng.normal(size=(300, DIM)).astype(np.float32)
+    rows = rng.normal(size=(7, DIM)).astype(np.float32)
+    slots = np.arange(1000, 1300, dtype=np.int64)
+    penalty = rng.random(300).astype(np.float32)
+    penalty[::4] = np.inf  # deleted vectors never enter
+    best_slots = np.full((7, 12), -1, dtype=np.int64)
+    best_sims = np.full((7, 12), -np.inf, dtype=np.float32)
+    scan_list(vecs, slots, penalty, rows, best_slots, best_sims)
+    sims = rows @ vecs.T - penalty
+    want = np.argsort(-sims, axis=1, kind="stable")[:, :12]
+    np.testing.assert_array_equal(best_slots, slots[want])
+    np.testing.assert_allclose(best_sims, np.take_along_axis(sims, want, axis=1), rtol=1e-5)
+    assert not np.isin(best_slots, slots[::4]).any()
+
+
+def test_scan_kernel_pads_rows_when_the_list_is_short() -> None:
+    vecs = np.eye(3, DIM, dtype=np.float32)
+    best_slots = np.full((1, 5), -1, dtype=np.int64)
+    best_sims = np.full((1, 5), -np.inf, dtype=np.float32)
+    query = np.ones((1, DIM), dtype=np.float32)
+    penalty = np.array([0.0, np.inf, 0.5], dtype=np.float32)
+    scan_list(vecs, np.array([7, 8, 9]), penalty, query, best_slots, best_sims)
+    assert best_slots.tolist() == [[7, 9, -1, -1, -1]]
+    assert best_sims[0, :2].tolist() == [1.0, 0.5]
+    assert np.isneginf(best_sims[0, 2:]).all()
 
 
 def test_deleted_vectors_never_come_back() -> None:
@@ -140,7 +172,7 @@ def test_k_larger_than_the_probed_lists() -> None:
     queries = data[:30]
     slots, vals = index.search(queries, 50, 1)
     sizes = [index.lists[int(p)].n for p in ivf.nearest(queries, index.centroids)]
-    assert slots.shape[1] == max(sizes) < 50
+    assert slots.shape[1] == 50 > max(sizes)  # padded with -1 beyond the list
     assert ((slots >= 0).sum(axis=1) == sizes).all()
     assert (np.isinf(vals) == (slots < 0)).all()
     _check(index, queries, 50, 1)

@@ -3,7 +3,9 @@
 Until enough vectors exist to train the quantizer the index searches exactly. With
 ``nlist`` unset the number of lists follows the collection size (about sqrt(n)) and the
 quantizer is retrained when the collection has grown fourfold. A snapshot keeps only the
-centroids; the lists are rebuilt from the vector array on load (one matrix product).
+centroids; the lists are rebuilt from the vector array on load (one matrix product). The
+lists keep a float32 copy of their vectors (whatever the collection stores), scanned by the
+compiled kernel of :mod:`abi.vectors.kernels`.
 """
 
 from __future__ import annotations
@@ -20,14 +22,13 @@ from abi.errors import AbiError
 from abi.vectors import exact
 from abi.vectors.arrays import VectorArray
 from abi.vectors.indexes import FlatIndex
+from abi.vectors.kernels import scan_list
 from abi.vectors.parallel import WORKERS, run_chunked
 
 log = logging.getLogger("abi.vectors")
 MIN_TRAIN = 2048
 TRAIN_SAMPLE_PER_LIST = 64
 KMEANS_ITERS = 12
-GEMV_ROWS = 8  # a list probed by at most this many queries: one np.dot per query
-SCAN_FLOATS = 1 << 18  # similarities one search block holds (1 MiB): it stays in cache
 
 
 def _runs(values: np.ndarray) -> list[tuple[int, int, int]]:
@@ -75,9 +76,9 @@ class _List:
     """One inverted list: its slots (-1 once deleted), vectors, and the penalty subtracted
     from their similarities (the squared norm for l2, 0 for ip and cosine, inf if deleted)."""
 
-    def __init__(self, dim: int, dtype: Any) -> None:
+    def __init__(self, dim: int) -> None:
         self.slots = np.empty(0, dtype=np.int64)
-        self.vecs = np.empty((0, dim), dtype=dtype)
+        self.vecs = np.empty((0, dim), dtype=np.float32)
         self.penalty = np.empty(0, dtype=np.float32)
         self.n = 0
         self.dead = 0
@@ -102,48 +103,6 @@ class _List:
         self.slots[positions] = -1
         self.penalty[positions] = np.inf
         self.dead += len(positions)
-
-
-class _Scan:
-    """One search's (query, list) pairs, sorted by list, and their k best (slot, similarity);
-    called with blocks of pair rows, which it fills in place."""
-
-    def __init__(self, index: IvfIndex, rows: np.ndarray, owners: np.ndarray, k: int) -> None:
-        self.lists = index.lists
-        self.penalised = index.metric == "l2"
-        if self.penalised:
-            rows *= 2.0  # 2 q.v - |v|^2 ranks as -|q - v|^2; |q|^2 comes off at the end
-        self.rows, self.owners = rows, owners
-        self.width = max((self.lists[o].n for o in np.unique(owners).tolist()), default=0)
-        self.k = min(k, self.width)
-        self.slots = np.empty((len(rows), self.k), dtype=np.int64)
-        self.vals = np.empty((len(rows), self.k), dtype=np.float32)
-
-    def __call__(self, blocks: Sequence[tuple[int, int]]) -> None:
-        for start, stop in blocks:
-            self._block(start, stop)
-
-    def _block(self, start: int, stop: int) -> None:
-        sims = np.full((stop - start, self.width), -np.inf, dtype=np.float32)
-        runs = _runs(self.owners[start:stop])
-        for lst_id, a, b in runs:
-            lst = self.lists[lst_id]
-            if lst.n == 0:
-                continue
-            out = sims[a:b, : lst.n]
-            vecs = lst.vecs[: lst.n].astype(np.float32, copy=False)
-            if b - a <= GEMV_ROWS:  # np.dot releases the GIL; the list is read once
-                for i in range(a, b):
-                    np.dot(vecs, self.rows[start + i], out=out[i - a])
-            else:
-                np.matmul(self.rows[start + a : start + b], vecs.T, out=out)
-            if lst.dead or self.penalised:
-                out -= lst.penalty[: lst.n]
-        cols, self.vals[start:stop] = exact.top_k(sims, self.k)
-        for lst_id, a, b in runs:  # padding is -inf, which search turns into -1: any slot will do
-            lst = self.lists[lst_id]
-            found = np.take(lst.slots[: lst.n], cols[a:b], mode="clip") if lst.n else -1
-            self.slots[start + a : start + b] = found
 
 
 class IvfIndex:
@@ -194,7 +153,7 @@ class IvfIndex:
 
     def _rebuild(self) -> None:
         assert self.centroids is not None
-        self.lists = [_List(self.array.dim, self.array.np_dtype) for _ in self.centroids]
+        self.lists = [_List(self.array.dim) for _ in self.centroids]
         self.where = np.full(len(self.array.alive), -1, dtype=np.int64)
         self._assign(self.array.live_slots())
 
@@ -241,9 +200,9 @@ class IvfIndex:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The k best of the ``effort`` (else nprobe) lists nearest each query.
 
-        The (query, list) pairs are sorted by list, so each list is read once for all the
-        queries probing it; blocks of pair rows are scanned on the workers and cut to their
-        k best, and the (up to) nprobe x k candidates of each query are merged.
+        The (query, list) pairs are sorted by list, so each list is scanned once for all
+        the queries probing it (the lists are shared out over the workers), and the
+        nprobe x k candidates of each query are merged.
         """
         if self.centroids is None:
             return self._flat.search(queries, k)
@@ -251,13 +210,27 @@ class IvfIndex:
         nprobe = min(effort or self.nprobe, len(self.centroids))
         pairs = self._probes(queries, nprobe)
         order = np.argsort(pairs, kind="stable")
-        scan = _Scan(self, queries[order // nprobe], pairs[order], k)
-        count = WORKERS * max(1, -(-len(order) * scan.width // (WORKERS * SCAN_FLOATS)))
-        run_chunked(_blocks(len(order), count), scan)
-        slots = np.empty_like(scan.slots)
-        vals = np.empty_like(scan.vals)
-        slots[order], vals[order] = scan.slots, scan.vals
-        slots, vals = slots.reshape(nq, nprobe * scan.k), vals.reshape(nq, nprobe * scan.k)
+        rows = np.ascontiguousarray(queries[order // nprobe], dtype=np.float32)
+        if self.metric == "l2":
+            rows *= 2.0  # 2 q.v - |v|^2 ranks as -|q - v|^2; |q|^2 comes off at the end
+        found = np.full((len(rows), k), -1, dtype=np.int64)
+        sims = np.full((len(rows), k), -np.inf, dtype=np.float32)
+
+        def work(runs: Sequence[tuple[int, int, int]]) -> None:
+            for lst_id, a, b in runs:
+                lst = self.lists[lst_id]
+                n = lst.n
+                scan_list(
+                    lst.vecs[:n], lst.slots[:n], lst.penalty[:n], rows[a:b], found[a:b], sims[a:b]
+                )
+
+        runs = _runs(pairs[order])
+        runs.sort(key=lambda run: self.lists[run[0]].n * (run[2] - run[1]), reverse=True)
+        run_chunked(runs, work)
+        slots = np.empty_like(found)
+        vals = np.empty_like(sims)
+        slots[order], vals[order] = found, sims
+        slots, vals = slots.reshape(nq, nprobe * k), vals.reshape(nq, nprobe * k)
         if nprobe > 1:
             cols, vals = exact.top_k(vals, k)
             slots = np.take_along_axis(slots, cols, axis=1)
