@@ -413,7 +413,7 @@ def run_benchmark(
     n, dim = data.shape
     truth = ground_truth(data, qs, k)
     efs = [16, 32, 64, 128]
-    probes = [1, 2, 4, 8, 16]
+    probes = [1, 2, 4, 8, 16, 32, 64]
     figures: dict[str, Any] = {
         "dataset": label,
         "n": n,
