@@ -4,8 +4,8 @@ Until enough vectors exist to train the quantizer the index searches exactly. Wi
 ``nlist`` unset the number of lists follows the collection size (about sqrt(n)) and the
 quantizer is retrained when the collection has grown fourfold. A snapshot keeps only the
 centroids; the lists are rebuilt from the vector array on load (one matrix product). The
-lists keep a float32 copy of their vectors (whatever the collection stores), scanned by the
-compiled kernel of :mod:`abi.vectors.kernels`.
+lists keep a float32 copy of their vectors (whatever the collection stores), zero-padded to
+a multiple of LANES dimensions, scanned by the compiled kernel of :mod:`abi.vectors.kernels`.
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ from abi.vectors import exact
 from abi.vectors.arrays import VectorArray
 from abi.vectors.indexes import FlatIndex
 from abi.vectors.kernels import scan_list
-from abi.vectors.parallel import WORKERS, run_chunked
+from abi.vectors.parallel import WORKERS, pieces, run_chunked
 
 log = logging.getLogger("abi.vectors")
 MIN_TRAIN = 2048
 TRAIN_SAMPLE_PER_LIST = 64
 KMEANS_ITERS = 12
+LANES = 32  # the kernel's dot products run in steps of 32 floats: a remainder runs scalar
 
 
 def _runs(values: np.ndarray) -> list[tuple[int, int, int]]:
@@ -36,12 +37,6 @@ def _runs(values: np.ndarray) -> list[tuple[int, int, int]]:
     bounds = (np.flatnonzero(np.diff(values)) + 1).tolist()
     starts, stops = [0, *bounds], [*bounds, len(values)]
     return list(zip(values[starts].tolist(), starts, stops, strict=True)) if len(values) else []
-
-
-def _blocks(n: int, count: int) -> list[tuple[int, int]]:
-    """range(n) cut into at most ``count`` (start, stop) pieces of near-equal size."""
-    step = max(1, -(-n // count))
-    return [(a, min(a + step, n)) for a in range(0, n, step)]
 
 
 def kmeans(data: np.ndarray, k: int, compute: Any, seed: int = 0) -> np.ndarray:
@@ -94,7 +89,7 @@ class _List:
             self.penalty = np.resize(self.penalty, cap)
         start = self.n
         self.slots[start:need] = slots
-        self.vecs[start:need] = vecs
+        self.vecs[start:need, : vecs.shape[1]] = vecs  # the padding stays zero
         self.penalty[start:need] = penalty
         self.n = need
         return start
@@ -153,7 +148,8 @@ class IvfIndex:
 
     def _rebuild(self) -> None:
         assert self.centroids is not None
-        self.lists = [_List(self.array.dim) for _ in self.centroids]
+        padded = -(-self.array.dim // LANES) * LANES
+        self.lists = [_List(padded) for _ in self.centroids]
         self.where = np.full(len(self.array.alive), -1, dtype=np.int64)
         self._assign(self.array.live_slots())
 
@@ -210,7 +206,8 @@ class IvfIndex:
         nprobe = min(effort or self.nprobe, len(self.centroids))
         pairs = self._probes(queries, nprobe)
         order = np.argsort(pairs, kind="stable")
-        rows = np.ascontiguousarray(queries[order // nprobe], dtype=np.float32)
+        rows = np.zeros((len(order), self.lists[0].vecs.shape[1]), dtype=np.float32)
+        rows[:, : queries.shape[1]] = queries[order // nprobe]
         if self.metric == "l2":
             rows *= 2.0  # 2 q.v - |v|^2 ranks as -|q - v|^2; |q|^2 comes off at the end
         found = np.full((len(rows), k), -1, dtype=np.int64)
@@ -249,7 +246,7 @@ class IvfIndex:
             for a, b in blocks:
                 out[a:b] = nearest(queries[a:b], centroids, nprobe).reshape(b - a, nprobe)
 
-        run_chunked(_blocks(len(queries), WORKERS), work)
+        run_chunked(pieces(len(queries), WORKERS), work)
         return out.reshape(-1)
 
     # -- persistence -----------------------------------------------------------------

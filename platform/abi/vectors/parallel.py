@@ -43,3 +43,9 @@ def run_chunked(items: Sequence[T], work: Callable[[Sequence[T]], None]) -> None
             return
         for future in [pool.submit(work, chunk) for chunk in chunks]:
             future.result()
+
+
+def pieces(n: int, count: int) -> list[tuple[int, int]]:
+    """range(n) cut into at most ``count`` (start, stop) pieces of near-equal size."""
+    step = max(1, -(-n // count))
+    return [(a, min(a + step, n)) for a in range(0, n, step)]
