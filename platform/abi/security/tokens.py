@@ -9,12 +9,13 @@ back, so nothing here depends on the web framework.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from authlib.common.security import is_secure_transport
 from authlib.oauth2 import AuthorizationServer, ResourceProtector
@@ -47,7 +48,23 @@ class HttpRequest:
     method: str
     uri: str
     headers: Mapping[str, str]
+    peer: str | None  # the client's address as the server saw it
     form: dict[str, str] = field(default_factory=dict)
+
+
+def is_secure_request(request: HttpRequest) -> bool:
+    """HTTPS, or plain HTTP on loopback: a loopback host in the URL *and* a loopback peer (a
+    remote client can put ``Host: localhost`` in its request, not its address)."""
+    if urlsplit(request.uri).scheme == "https":
+        return True
+    return is_secure_transport(request.uri) and _is_loopback(request.peer)
+
+
+def _is_loopback(address: str | None) -> bool:
+    try:
+        return address is not None and ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 class _Request(OAuth2Request):  # type: ignore[misc]
@@ -211,7 +228,7 @@ class TokenService:
         self.protector.register_token_validator(_Validator(keys, settings))
 
     def _insecure(self, request: HttpRequest) -> Response | None:
-        if not self.settings.require_https or is_secure_transport(request.uri):
+        if not self.settings.require_https or is_secure_request(request):
             return None
         body = {
             "error": "insecure_transport",

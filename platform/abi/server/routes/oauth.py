@@ -37,7 +37,9 @@ async def _oauth(form: BaseModel, handler: Callable[[HttpRequest], OAuthResponse
     platform = current_platform()
     platform.security.limiter.check(f"ip/{request.remote_addr}")
     fields = {k: str(v) for k, v in form.model_dump(exclude_none=True).items()}
-    oauth_request = HttpRequest(request.method, request.url, dict(request.headers), fields)
+    oauth_request = HttpRequest(
+        request.method, request.url, dict(request.headers), request.remote_addr, fields
+    )
     status, body, headers = await asyncio.to_thread(handler, oauth_request)
     response = jsonify(_as_error(status, body))
     response.status_code = status
