@@ -22,6 +22,7 @@ SUMMARY_KEYS = (
     "hnsw_overhead_vs_usearch",
     "numpy_exact_qps",
     "p99_single_ms",
+    "usearch_raw_p99_single_ms",
     "http_p99_ms",
     "filtered_recall_1pct",
     "filtered_recall_10pct",

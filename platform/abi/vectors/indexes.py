@@ -19,6 +19,7 @@ from abi.vectors.errors import VectorInputError, check_choice
 
 THREADS = os.cpu_count() or 1
 INDEX_KINDS = ("hnsw", "flat", "ivf")
+DEFAULT_EXPANSION_SEARCH = 64  # HNSW ef when a search names none
 
 
 class AnnIndex(Protocol):
@@ -130,7 +131,7 @@ class HnswIndex:
         self.dtype = dtype
         self.connectivity = int(params.get("connectivity", 16))
         self.expansion_add = int(params.get("expansion_add", 128))
-        self.expansion_search = int(params.get("expansion_search", 64))
+        self.expansion_search = int(params.get("expansion_search", DEFAULT_EXPANSION_SEARCH))
         self.rerank = int(params.get("rerank", 1 if dtype in ("f32", "f16") else 2))
         self._index_class = Index
         self.index = self._make()
