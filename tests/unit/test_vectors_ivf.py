@@ -13,7 +13,7 @@ from abi.vectors.arrays import VectorArray, prepare
 from abi.vectors.datasets import clustered, ground_truth, recall
 from abi.vectors.indexes import FlatIndex
 from abi.vectors.ivf import IvfIndex
-from abi.vectors.kernels import scan_list
+from abi.vectors.kernels import compile_kernel, scan_list
 
 DIM = 24
 
@@ -246,3 +246,14 @@ def test_top_k_is_a_stable_descending_sort(
     assert all(len(set(row[ok].tolist())) == ok.sum() for row, ok in zip(cols, finite, strict=True))
     if k <= exact.ARGMAX_MAX_K and n >= exact.ARGMAX_MIN_WIDTH * k:  # ties: lower column first
         np.testing.assert_array_equal(cols[finite], order[finite])
+
+
+def test_a_kernel_without_a_cache_location_still_compiles() -> None:
+    namespace: dict[str, object] = {}
+    exec(
+        "def double(xs, out):\n    for i in range(len(xs)):\n        out[i] = 2 * xs[i]", namespace
+    )
+    double = compile_kernel(namespace["double"], "void(f4[::1], f4[::1])")  # no source file
+    out = np.zeros(3, dtype=np.float32)
+    double(np.arange(3, dtype=np.float32), out)
+    assert out.tolist() == [0.0, 2.0, 4.0]

@@ -6,10 +6,14 @@ at matrix-vector speed and the ranking is a second pass over every similarity. T
 below computes each vector's similarity to the list's queries while the vector is in cache
 and keeps every query's k best on the fly, without the GIL, so the workers scan in parallel.
 Compiled for its one signature when this module is first imported (a second or so, once:
-the machine code is cached on disk beside the module, or under ``NUMBA_CACHE_DIR``).
+the machine code is cached on disk where numba finds a writable place: ``NUMBA_CACHE_DIR``,
+beside the module, or the user's cache folder; with none, each process compiles anew).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -19,11 +23,16 @@ from numba import njit
 _FAST_MATH = {"reassoc", "contract", "nsz", "arcp"}
 
 
-_SIGNATURE = "void(f4[:, ::1], i8[::1], f4[::1], f4[:, ::1], i8[:, ::1], f4[:, ::1])"
+def compile_kernel(func: Callable[..., None], signature: str) -> Any:
+    """``func`` compiled for ``signature`` (GIL released), cached on disk when numba has a
+    writable place for it, else compiled for this process only."""
+    try:
+        return njit(signature, nogil=True, fastmath=_FAST_MATH, cache=True)(func)
+    except RuntimeError:  # numba: "cannot cache function ...: no locator available"
+        return njit(signature, nogil=True, fastmath=_FAST_MATH)(func)
 
 
-@njit(_SIGNATURE, nogil=True, fastmath=_FAST_MATH, cache=True)
-def scan_list(  # noqa: PLR0917 - a compiled kernel takes its arrays by position
+def _scan_list(  # noqa: PLR0917 - a compiled kernel takes its arrays by position
     vecs: np.ndarray,
     slots: np.ndarray,
     penalty: np.ndarray,
@@ -55,3 +64,8 @@ def scan_list(  # noqa: PLR0917 - a compiled kernel takes its arrays by position
                     p -= 1
                 best_sims[j, p] = sim
                 best_slots[j, p] = slots[i]
+
+
+scan_list = compile_kernel(
+    _scan_list, "void(f4[:, ::1], i8[::1], f4[::1], f4[:, ::1], i8[:, ::1], f4[:, ::1])"
+)
