@@ -29,6 +29,8 @@ def test_small_benchmark_reaches_recall(tmp_path: Path) -> None:
     table = (tmp_path / "vectors_qps_recall.md").read_text()
     assert "WDBX hnsw" in table
     assert "WDBX ivf" in table
+    assert "usearch f16 on WDBX's own index (raw)" in table
+    assert figures["hnsw_overhead_vs_usearch"] > 0
 
 
 def test_unknown_dataset_is_rejected() -> None:
