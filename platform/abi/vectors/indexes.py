@@ -8,7 +8,6 @@ exactly and can be rebuilt from it. ``search`` returns (slots, similarities), -1
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -17,12 +16,10 @@ import numpy as np
 from abi.vectors import exact
 from abi.vectors.arrays import VectorArray
 from abi.vectors.errors import VectorInputError, check_choice
-from abi.vectors.parallel import WORKERS, pieces, run_chunked
 
 THREADS = os.cpu_count() or 1
 INDEX_KINDS = ("hnsw", "flat", "ivf")
 DEFAULT_EXPANSION_SEARCH = 64  # HNSW ef when a search names none
-PARALLEL_RERANK = 64  # queries from which re-scoring is shared out over the workers
 
 
 class AnnIndex(Protocol):
@@ -57,25 +54,16 @@ def _pad(slots: list[np.ndarray], sims: list[np.ndarray], k: int) -> tuple[np.nd
 def rerank(
     array: VectorArray, queries: np.ndarray, cand: np.ndarray, k: int, metric: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Exact similarities for candidate slots (nq, c) (-1 = none) of a float32 array, the
-    best k kept (-1 / -inf padded); large batches are split over the workers."""
-    from abi.vectors.kernels import rescore
-
-    rows = np.ascontiguousarray(queries, dtype=np.float32)
-    cand = np.ascontiguousarray(cand, dtype=np.int64)
-    slots = np.full((len(rows), k), -1, dtype=np.int64)
-    sims = np.full((len(rows), k), -np.inf, dtype=np.float32)
-    l2 = metric == "l2"
-
-    def work(ranges: Sequence[tuple[int, int]]) -> None:
-        for a, b in ranges:
-            rescore(array.data, array.sqnorms, cand[a:b], rows[a:b], l2, slots[a:b], sims[a:b])
-
-    if len(rows) < PARALLEL_RERANK:
-        work([(0, len(rows))])
-    else:
-        run_chunked(pieces(len(rows), WORKERS), work)
-    return slots, sims
+    """Exact similarities for candidate slots (nq, c) (-1 = none), the best k kept."""
+    valid = cand >= 0
+    safe = np.where(valid, cand, 0)
+    rows = array.data[safe].astype(np.float32, copy=False)  # (nq, c, d)
+    sims = np.einsum("qcd,qd->qc", rows, queries)
+    if metric == "l2":
+        sims = 2 * sims - array.sqnorms[safe] - np.einsum("qd,qd->q", queries, queries)[:, None]
+    sims = np.where(valid, sims, -np.inf).astype(np.float32)
+    cols, vals = exact.top_k(sims, k)
+    return np.where(np.isfinite(vals), np.take_along_axis(cand, cols, axis=1), -1), vals
 
 
 class FlatIndex:

@@ -1,12 +1,10 @@
-"""Compiled loops for WDBX search (numba): the IVF list scan and exact re-scoring.
+"""Compiled loops for the IVF list scan (numba).
 
 A batch scan with matrix products reads each list once per query and ranks afterwards: with
 a handful of queries per list (the usual case: a batch spreads over all the lists) BLAS runs
 at matrix-vector speed and the ranking is a second pass over every similarity. The kernel
 below computes each vector's similarity to the list's queries while the vector is in cache
 and keeps every query's k best on the fly, without the GIL, so the workers scan in parallel.
-Re-scoring a few candidates per query (HNSW on lossy storage) is a dozen numpy calls on tiny
-arrays, most of a single query's time besides the graph search; here it is one call.
 Compiled for its one signature when this module is first imported (a second or so, once:
 the machine code is cached on disk where numba finds a writable place: ``NUMBA_CACHE_DIR``,
 beside the module, or the user's cache folder; with none, each process compiles anew).
@@ -47,7 +45,7 @@ def _scan_list(  # noqa: PLR0917 - a compiled kernel takes its arrays by positio
     ``best_sims`` (rows, k) is sorted high to low (start it at -inf) and ``best_slots``
     holds the matching ``slots[i]``; ties keep the earlier vector first.
     """
-    last = best_sims.shape[1] - 1
+    k = best_sims.shape[1]
     count, dim = rows.shape
     for i in range(len(slots)):
         vec = vecs[i]
@@ -58,62 +56,16 @@ def _scan_list(  # noqa: PLR0917 - a compiled kernel takes its arrays by positio
             for t in range(dim):
                 sim += row[t] * vec[t]
             sim -= cut
-            if sim > best_sims[j, last]:
-                _insert(best_slots, best_sims, j, sim, slots[i])
-
-
-def _rescore(  # noqa: PLR0917 - a compiled kernel takes its arrays by position
-    data: np.ndarray,
-    sqnorms: np.ndarray,
-    cand: np.ndarray,
-    queries: np.ndarray,
-    l2: bool,
-    best_slots: np.ndarray,
-    best_sims: np.ndarray,
-) -> None:  # pragma: no cover - compiled; run by the re-ranking tests
-    """The exact similarity of each query to its candidate rows ``data[cand[j]]`` (-1: none),
-    the best kept in ``best_slots`` / ``best_sims`` as :func:`scan_list` keeps them; ``l2``
-    ranks by ``2 q.v - |v|^2 - |q|^2`` (the negated squared distance)."""
-    last = best_sims.shape[1] - 1
-    dim = queries.shape[1]
-    for j in range(cand.shape[0]):
-        query = queries[j]
-        qnorm = np.float32(0.0)
-        if l2:
-            for t in range(dim):
-                qnorm += query[t] * query[t]
-        for i in range(cand.shape[1]):
-            slot = cand[j, i]
-            if slot < 0:
-                continue
-            row = data[slot]
-            sim = np.float32(0.0)
-            for t in range(dim):
-                sim += query[t] * row[t]
-            if l2:
-                sim = 2 * sim - sqnorms[slot] - qnorm
-            if sim > best_sims[j, last]:
-                _insert(best_slots, best_sims, j, sim, slot)
-
-
-@njit(inline="always")
-def _insert(
-    best_slots: np.ndarray, best_sims: np.ndarray, row: int, sim: float | np.float32, slot: int
-) -> None:  # pragma: no cover - compiled into the kernels above
-    """Insert (slot, sim), better than the row's last, into a row of best lists sorted high
-    to low (the last drops out); ties keep the earlier entry first."""
-    p = best_sims.shape[1] - 1
-    while p > 0 and best_sims[row, p - 1] < sim:
-        best_sims[row, p] = best_sims[row, p - 1]
-        best_slots[row, p] = best_slots[row, p - 1]
-        p -= 1
-    best_sims[row, p] = sim
-    best_slots[row, p] = slot
+            if sim > best_sims[j, k - 1]:
+                p = k - 1
+                while p > 0 and best_sims[j, p - 1] < sim:
+                    best_sims[j, p] = best_sims[j, p - 1]
+                    best_slots[j, p] = best_slots[j, p - 1]
+                    p -= 1
+                best_sims[j, p] = sim
+                best_slots[j, p] = slots[i]
 
 
 scan_list = compile_kernel(
     _scan_list, "void(f4[:, ::1], i8[::1], f4[::1], f4[:, ::1], i8[:, ::1], f4[:, ::1])"
-)
-rescore = compile_kernel(
-    _rescore, "void(f4[:, ::1], f4[::1], i8[:, ::1], f4[:, ::1], b1, i8[:, ::1], f4[:, ::1])"
 )
