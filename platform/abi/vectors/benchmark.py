@@ -109,12 +109,29 @@ def _usearch_raw(
     return Curve(f"usearch {dtype} (raw)", "ef", efs, search), insert_per_s, single_p99
 
 
+@contextmanager
+def _passive_openmp() -> Iterator[None]:
+    """OMP_WAIT_POLICY=PASSIVE while a peer's OpenMP runtime loads (it reads the variable
+    then): its threads then sleep instead of spinning into the next method. The variable
+    is removed again, so that the API server the benchmark starts later runs in the
+    environment a deployment has."""
+    before = os.environ.get("OMP_WAIT_POLICY")
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["OMP_WAIT_POLICY"]
+        else:
+            os.environ["OMP_WAIT_POLICY"] = before
+
+
 def _faiss_curves(
     data: np.ndarray, queries: np.ndarray, truth: np.ndarray, efs: list[int], probes: list[int]
 ) -> list[Curve]:
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # no spinning into the next method
     try:
-        import faiss
+        with _passive_openmp():
+            import faiss
     except ImportError:
         return []
     faiss.omp_set_num_threads(THREADS)
