@@ -139,6 +139,22 @@ class WorkflowEngine:
     async def _save(self, run: _Run, **values: Any) -> None:
         await asyncio.to_thread(self.runs.update, run.tenant_id, run.run_id, **values)
 
+    def _open_step(self, run: _Run, step: Step, described: Any, trace: Trace) -> int | None:
+        """The step's history row, written as running; None (and no row) if the run was
+        cancelled from another process. One thread call: a step cancelled while it opens
+        still gets its row, which the caller then marks cancelled."""
+        if self.runs.status(run.tenant_id, run.run_id) == "cancelled":
+            return None
+        return self.runs.step_started(
+            run.tenant_id,
+            run.run_id,
+            step.id,
+            kind=step.kind,
+            step_input=described,
+            trace_id=trace.trace_id,
+            span_id=trace.span_id,
+        )
+
     async def _close_step(self, run: _Run, record: int, status: str, **values: Any) -> None:
         """Mark the step's history row ``status`` (with attempts, output, error...)."""
         await asyncio.to_thread(
@@ -212,9 +228,6 @@ class WorkflowEngine:
             await self._save(run, checkpoint=run.steps)
             self._publish(run, "step.skipped", step_id=step.id)
             return None
-        status = await asyncio.to_thread(self.runs.status, run.tenant_id, run.run_id)
-        if status == "cancelled":
-            raise RunCancelled(f"run {run.run_id} was cancelled")
         trace = Trace(run.trace_id, new_span_id())
         try:
             described = self._describe(step, run)
@@ -222,24 +235,18 @@ class WorkflowEngine:
             return await self._failed(
                 run, step, exc, trace=trace, record=None, attempts=0, started=time.perf_counter()
             )
-        recording = asyncio.ensure_future(
-            asyncio.to_thread(
-                self.runs.step_started,
-                run.tenant_id,
-                run.run_id,
-                step.id,
-                kind=step.kind,
-                step_input=described,
-                trace_id=trace.trace_id,
-                span_id=trace.span_id,
-            )
+        opening = asyncio.ensure_future(
+            asyncio.to_thread(self._open_step, run, step, described, trace)
         )
         try:
-            record = await asyncio.shield(recording)
-        except asyncio.CancelledError:  # the row is being written: mark it cancelled
-            record = await recording
-            await self._close_step(run, record, "cancelled", attempts=0)
+            record = await asyncio.shield(opening)
+        except asyncio.CancelledError:  # cancelled (a sibling failed) as the step opens
+            record = await opening
+            if record is not None:
+                await self._close_step(run, record, "cancelled", attempts=0)
             raise
+        if record is None:
+            raise RunCancelled(f"run {run.run_id} was cancelled")
         self._publish(
             run,
             "step.started",
