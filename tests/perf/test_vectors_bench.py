@@ -31,6 +31,7 @@ def test_small_benchmark_reaches_recall(tmp_path: Path) -> None:
     assert "WDBX ivf" in table
     assert "usearch f16 on WDBX's own index (raw)" in table
     assert figures["hnsw_overhead_vs_usearch"] > 0
+    assert set(figures["hnsw_overhead_by_ef"]) == {16, 32, 64, 128}
 
 
 def test_unknown_dataset_is_rejected() -> None:

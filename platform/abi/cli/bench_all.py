@@ -120,7 +120,7 @@ SUITES: tuple[Suite, ...] = (
         "vectors",
         "abi.vectors.benchmark:run_benchmark",
         quick={"n": 2000, "dim": 64, "queries": 100, "peers": False, "http": False},
-        lower=("hnsw_overhead_vs_usearch",),
+        lower=("hnsw_overhead_*",),
         params=(
             "n",
             "dim",

@@ -20,6 +20,7 @@ SUMMARY_KEYS = (
     "ratio_vs_best_peer",
     "usearch_raw_qps",
     "hnsw_overhead_vs_usearch",
+    "hnsw_overhead_by_ef",
     "numpy_exact_qps",
     "p99_single_ms",
     "usearch_raw_p99_single_ms",
