@@ -62,7 +62,8 @@ def rerank(
     if metric == "l2":
         sims = 2 * sims - array.sqnorms[safe] - np.einsum("qd,qd->q", queries, queries)[:, None]
     sims = np.where(valid, sims, -np.inf).astype(np.float32)
-    cols, vals = exact.top_k(sims, k)
+    cols = np.argsort(-sims, axis=1, kind="stable")[:, :k]  # rows of rerank x k: sort them
+    vals = np.take_along_axis(sims, cols, axis=1)
     return np.where(np.isfinite(vals), np.take_along_axis(cand, cols, axis=1), -1), vals
 
 
