@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -45,8 +45,9 @@ BUNDLE_OVERHEAD_BYTES = 2 * MAX_MANIFEST_BYTES + 64 * 1024
 """What a bundle may hold besides its module (manifest, signature, zip structure)."""
 MAX_RESOLVE_ROUNDS = 64
 
-ModuleValidator = Callable[[Manifest, bytes], None]
-"""Checks a module against its manifest (raises a ``PluginInvalid`` error)."""
+ModuleValidator = Callable[[Manifest, bytes], object]
+"""Checks a module against its manifest (raises a ``PluginInvalid`` error); what it returns
+comes back as :attr:`Published.checked`."""
 
 
 class DependencyUnresolved(InvalidInput):
@@ -151,6 +152,8 @@ class Published:
     version: PluginVersion
     created: bool
     """False when the identical bundle was already stored (idempotent re-upload)."""
+    checked: object = None
+    """What the module validator returned (the plugin service: the compiled module)."""
 
 
 def _version_from_row(row: Mapping[str, Any] | RowMapping) -> PluginVersion:
@@ -287,9 +290,9 @@ class PluginRegistry:
         key_id = bundle.signature.publisher
         with self.db.begin() as conn:
             owner = self._signer_owner(conn, key_id, uploader)
-        self.validate_module(manifest, bundle.module)
+        checked = self.validate_module(manifest, bundle.module)
         try:
-            return self._record(bundle, data, key_id, owner)
+            return replace(self._record(bundle, data, key_id, owner), checked=checked)
         except sa.exc.IntegrityError as exc:
             raise Conflict(
                 f"{manifest.key} was being published by another upload at the same time; "

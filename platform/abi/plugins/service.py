@@ -134,7 +134,8 @@ class PluginService:
         self.settings = settings.plugins
         self.sandbox = Sandbox(settings.plugins, cache_dir=settings.data_dir / "plugins" / "cache")
         self._checker = Sandbox(settings.plugins)
-        """Validates uploads without the compile cache: a refused upload writes nothing."""
+        """Validates uploads without the compile cache: a refused upload writes nothing. An
+        accepted one's compiled module goes to the cache then, so it is compiled once."""
         self.registry = PluginRegistry(
             platform.db, platform.blobs, settings.plugins, self._validate_module
         )
@@ -165,12 +166,15 @@ class PluginService:
 
     # Marketplace ----------------------------------------------------------------------------
 
-    def _validate_module(self, manifest: Manifest, module: bytes) -> None:
-        self._checker.load(manifest, module)
+    def _validate_module(self, manifest: Manifest, module: bytes) -> LoadedPlugin:
+        return self._checker.load(manifest, module)
 
     def publish(self, data: bytes, *, uploader: str | None, actor: str = "system") -> Published:
         """Validate and store a signed bundle (see :meth:`PluginRegistry.publish`)."""
         published = self.registry.publish(data, uploader=uploader)
+        checked = published.checked
+        if published.created and isinstance(checked, LoadedPlugin) and self.sandbox.cache:
+            self.sandbox.cache.store(checked.compiled.module, checked.compiled.sha256)
         if uploader is not None and published.created:
             v = published.version
             self._audit(uploader, "plugin.publish", actor, v.name, version=v.version)
