@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,16 +18,32 @@ from abi.plugins.errors import SandboxFull
 from abi.plugins.instance import Instance
 
 _POOLS: weakref.WeakSet[InstancePool] = weakref.WeakSet()
+COLLECT_INTERVAL_S = 1.0
+"""At most one garbage collection per interval on the no-free-slot path: a full collection
+holds the GIL for as long as the heap takes to walk, and a flood of refused calls must not
+turn into a flood of collections."""
+_collect_lock = threading.Lock()
+_last_collect = float("-inf")
 
 
 def release_idle_everywhere() -> int:
     """Close every idle instance of every pool (frees instance slots); returns how many.
-    When none is idle, collect garbage: instances of plugins nobody holds any more free
-    their slots when collected."""
+    When none is idle, collect garbage (at most once per ``COLLECT_INTERVAL_S``): instances
+    of plugins nobody holds any more free their slots when collected."""
     released = sum(pool.drop_idle() for pool in list(_POOLS))
-    if released == 0:
+    if released == 0 and _collect_due():
         released = gc.collect()
     return released
+
+
+def _collect_due() -> bool:
+    global _last_collect  # noqa: PLW0603 - one clock for the process, like the pools
+    with _collect_lock:
+        now = time.monotonic()
+        if now - _last_collect < COLLECT_INTERVAL_S:
+            return False
+        _last_collect = now
+        return True
 
 
 class InstancePool:
