@@ -29,6 +29,7 @@ def test_small_benchmark_reaches_recall(tmp_path: Path) -> None:
     table = (tmp_path / "vectors_qps_recall.md").read_text()
     assert "WDBX hnsw" in table
     assert "WDBX ivf" in table
+    assert "WDBX flat f32 (exact)" in table
     assert "usearch f16 on WDBX's own index (raw)" in table
     assert figures["hnsw_overhead_vs_usearch"] > 0
     assert set(figures["hnsw_overhead_by_ef"]) == {16, 32, 64, 128}
@@ -37,6 +38,15 @@ def test_small_benchmark_reaches_recall(tmp_path: Path) -> None:
 def test_unknown_dataset_is_rejected() -> None:
     with pytest.raises(InvalidInput, match="unknown dataset 'sift'"):
         load_dataset("sift", n=10, dim=4, queries=2)
+
+
+def test_random_normal_dataset_has_unit_rows_and_its_own_queries() -> None:
+    data, queries, label = load_dataset("normal", n=500, dim=24, queries=20)
+    assert data.shape == (500, 24)
+    assert queries.shape == (20, 24)
+    assert np.allclose(np.linalg.norm(data, axis=1), 1.0, atol=1e-5)
+    assert not np.isin(queries, data).any()
+    assert label == "random normal 500 x 24"
 
 
 def test_glove_without_its_package_names_the_install_command(

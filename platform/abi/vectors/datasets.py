@@ -32,6 +32,13 @@ def clustered(
     return out
 
 
+def random_normal(n: int, dim: int, *, seed: int = 0) -> np.ndarray:
+    """``n`` float32 vectors with standard normal components: no clusters, so the nearest
+    neighbours are barely nearer than the rest."""
+    out: np.ndarray = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+    return out
+
+
 def ground_truth(
     data: np.ndarray, queries: np.ndarray, k: int, metric: str = "cosine"
 ) -> np.ndarray:
