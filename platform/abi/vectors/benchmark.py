@@ -170,9 +170,16 @@ def _faiss_curves(
         ivf.nprobe = nprobe
         return np.asarray(ivf.search(queries, k)[1])
 
+    flat = faiss.IndexFlatIP(data.shape[1])
+    flat.add(data)
+
+    def flat_search(_value: int) -> np.ndarray:
+        return np.asarray(flat.search(queries, k)[1])
+
     return [
         Curve("faiss HNSW f32", "ef", efs, hnsw_search),
         Curve(f"faiss IVF f32 (nlist {nlist})", "nprobe", probes, ivf_search),
+        Curve("faiss flat f32 (exact)", "-", [0], flat_search),
     ]
 
 
