@@ -172,9 +172,9 @@ class PluginService:
     def publish(self, data: bytes, *, uploader: str | None, actor: str = "system") -> Published:
         """Validate and store a signed bundle (see :meth:`PluginRegistry.publish`)."""
         published = self.registry.publish(data, uploader=uploader)
-        checked = published.checked
-        if published.created and isinstance(checked, LoadedPlugin) and self.sandbox.cache:
-            self.sandbox.cache.store(checked.compiled.module, checked.compiled.sha256)
+        cache, checked = self.sandbox.cache, published.checked
+        if published.created and cache is not None and isinstance(checked, LoadedPlugin):
+            cache.store(checked.compiled.module, checked.compiled.sha256)
         if uploader is not None and published.created:
             v = published.version
             self._audit(uploader, "plugin.publish", actor, v.name, version=v.version)
