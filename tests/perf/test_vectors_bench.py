@@ -24,6 +24,7 @@ def test_small_benchmark_reaches_recall(tmp_path: Path) -> None:
     assert figures["numpy_exact_qps"] > 0
     assert figures["insert_per_s"] > 0
     assert figures["http_p99_ms"] > 0
+    assert figures["http_p99_ivf_ms"] > 0
     assert figures["p99_single_ms"] > 0
     assert figures["usearch_raw_p99_single_ms"] > 0
     table = (tmp_path / "vectors_qps_recall.md").read_text()

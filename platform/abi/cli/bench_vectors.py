@@ -25,6 +25,7 @@ SUMMARY_KEYS = (
     "p99_single_ms",
     "usearch_raw_p99_single_ms",
     "http_p99_ms",
+    "http_p99_ivf_ms",
     "filtered_recall_1pct",
     "filtered_recall_10pct",
     "insert_per_s",
