@@ -352,6 +352,8 @@ def _http_p99s(
     all of ``data``): wrk (one connection, requests back to back, the queries in random
     order) against ``abi serve`` (one worker, query cache off) in a process of its own on
     loopback."""
+    import httpx
+
     from abi.config import load_settings
     from abi.runtime import Platform
     from abi.server.benchmark import ServerProcess, run_wrk
@@ -386,7 +388,11 @@ def _http_p99s(
             script = root / f"search-{name}.lua"
             script.write_text(SEARCH_LUA % ("{" + ",".join(map(json.dumps, paths)) + "}", token))
             common = ["-t1", "-c1", "--latency", "-s", str(script)]
-            run_wrk([*common, "-d3s", server.url])  # warm-up: the collection opens
+            opened = httpx.get(  # the first search opens the collection: wait for it
+                server.url + paths[0], headers={"Authorization": f"Bearer {token}"}, timeout=300
+            )
+            opened.raise_for_status()
+            run_wrk([*common, "-d3s", server.url])  # warm-up
             results = [run_wrk([*common, f"-d{seconds}s", server.url]) for _ in range(windows)]
             if any(r.errors for r in results):
                 raise AssertionError(f"searches of {name!r} failed; see {root / 'server.log'}")
