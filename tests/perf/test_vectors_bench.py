@@ -36,6 +36,14 @@ def test_small_benchmark_reaches_recall(tmp_path: Path) -> None:
     assert set(figures["hnsw_overhead_by_ef"]) == {16, 32, 64, 128}
 
 
+def test_fewer_queries_than_timing_rounds_still_give_a_single_query_p99() -> None:
+    figures = run_benchmark(
+        n=500, dim=16, queries=2, peers=False, http=False, recovery=False, out_dir=None
+    )
+    assert figures["p99_single_ms"] > 0
+    assert figures["usearch_raw_p99_single_ms"] > 0
+
+
 def test_unknown_dataset_is_rejected() -> None:
     with pytest.raises(InvalidInput, match="unknown dataset 'sift'"):
         load_dataset("sift", n=10, dim=4, queries=2)

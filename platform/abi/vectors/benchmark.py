@@ -320,6 +320,7 @@ def _single_p99s(run: _Run, name: str, rounds: int = 3) -> tuple[float, float]:
     k = run.truth.shape[1]
     unit = _unit(run.queries)
     wdbx = functools.partial(run.store.search, run.tenant, name, k=k)
+    rounds = min(rounds, len(run.queries))
     size = min(300, len(run.queries) // rounds)
     best = [float("inf"), float("inf")]
     for r in range(rounds):
